@@ -1,0 +1,108 @@
+"""The one door between graphnet and the arrays: NumPy on the CPU or CuPy on a GPU.
+
+Layers write `xp.` code once and never ask which one they run on. Everything random
+starts from one seeded NumPy generator on the host, so a net initialises identically on
+both backends and a snapshot holds one generator state.
+"""
+
+import os
+
+import numpy as np
+
+from .errors import GraphnetError
+
+BACKENDS = ("numpy", "cupy")
+_cupy = None
+
+
+def _import_cupy():
+    """CuPy, imported on first use only, so CPU installs never touch it."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("no CUDA device found")
+        except Exception as err:  # ImportError, CUDARuntimeError, a driver mismatch...
+            raise GraphnetError(
+                f"backend 'cupy' needs CuPy and an NVIDIA GPU "
+                f"(pip install graphnet[gpu]): {type(err).__name__}: {err}".strip(": "),
+                field="backend") from None
+        _cupy = cupy
+    return _cupy
+
+
+def cupy_available():
+    """True when the cupy backend can run here (CuPy importable and a GPU present)."""
+    try:
+        _import_cupy()
+        return True
+    except GraphnetError:
+        return False
+
+
+class Backend:
+    """Array module, dtype and random generator for one net.
+
+        backend = Backend("cupy", dtype="float64", seed=1)
+        x = backend.asarray(host_array)      # on the device, in backend.dtype
+        backend.to_host(x)                   # back to a NumPy array
+    """
+
+    def __init__(self, name="numpy", dtype="float32", seed=0):
+        if name not in BACKENDS:
+            raise GraphnetError(f"unknown backend {name!r}, expected one of {', '.join(BACKENDS)}",
+                                field="backend")
+        self.name = name
+        self.xp = _import_cupy() if name == "cupy" else np
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise GraphnetError(f"dtype must be float32 or float64, got {dtype}", field="dtype")
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def asarray(self, array, dtype=None):
+        """A device array of `array` (host or device) in the backend's dtype; copies if it must."""
+        return self.xp.asarray(array, dtype=dtype or self.dtype)
+
+    def to_host(self, array):
+        """A NumPy array of `array`, wherever it lives."""
+        return array.get() if hasattr(array, "get") and self.name == "cupy" else np.asarray(array)
+
+    def zeros(self, shape, dtype=None):
+        return self.xp.zeros(shape, dtype=dtype or self.dtype)
+
+    def empty(self, shape, dtype=None):
+        return self.xp.empty(shape, dtype=dtype or self.dtype)
+
+    def uniform(self, shape):
+        """Device array of U[0, 1) draws, taken from the backend's one seeded generator."""
+        if self.name == "numpy":
+            return self.rng.random(shape, dtype=self.dtype)
+        # A device generator seeded from the host one keeps a single state to snapshot.
+        device_rng = self.xp.random.default_rng(int(self.rng.integers(2**63)))
+        return device_rng.random(shape, dtype=self.dtype)
+
+    def normal(self, shape):
+        """Device array of N(0, 1) draws, taken from the backend's one seeded generator."""
+        if self.name == "numpy":
+            return self.rng.standard_normal(shape, dtype=self.dtype)
+        device_rng = self.xp.random.default_rng(int(self.rng.integers(2**63)))
+        return device_rng.standard_normal(shape, dtype=self.dtype)
+
+    def rng_state(self):
+        """The generator's state as plain data (dicts and ints): safe to store and reload."""
+        return self.rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self.rng.bit_generator.state = state
+
+    def __repr__(self):
+        return f"Backend({self.name!r}, dtype={self.dtype.name!r}, seed={self.seed})"
+
+
+def get_backend(backend=None, dtype="float32", seed=0):
+    """A Backend from a name, an existing Backend, or $GRAPHNET_BACKEND (default numpy)."""
+    if isinstance(backend, Backend):
+        return backend
+    return Backend(backend or os.environ.get("GRAPHNET_BACKEND", "numpy"), dtype, seed)

@@ -1,0 +1,1 @@
+"""Datasets: small generated ones a netdef can name, and recipes that prepare real ones."""

@@ -1,0 +1,50 @@
+"""The one exception a user sees for a mistake in a netdef, a command or their data."""
+
+import difflib
+
+
+class GraphnetError(Exception):
+    """A user mistake, told in one line that says where: file, layer and field.
+
+    Each part of the place is filled in by whoever knows it: a layer's field check knows
+    the field, the net builder knows the layer, the netdef loader knows the file and line.
+
+        netdefs/xor.yaml:7: layer 'hid': output_dim: must be > 0, got -4
+    """
+
+    def __init__(self, message, *, file=None, line=None, layer=None, field=None, net=None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.layer = layer
+        self.field = field
+        self.net = net
+
+    def locate(self, *, file=None, line=None, layer=None, field=None, net=None):
+        """Fill in the parts of the place that are not known yet; returns self to re-raise."""
+        self.file = self.file or file
+        self.line = self.line or line
+        self.layer = self.layer or layer
+        self.field = self.field or field
+        self.net = self.net or net
+        return self
+
+    def __str__(self):
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else str(self.file))
+        elif self.net:
+            parts.append(f"net '{self.net}'")
+        if self.layer:
+            parts.append(f"layer '{self.layer}'")
+        if self.field:
+            parts.append(str(self.field))
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+def did_you_mean(word, choices):
+    """' (did you mean 'x'?)' for the nearest of `choices`, or '' when none is near."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

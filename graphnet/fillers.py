@@ -1,0 +1,160 @@
+"""Fillers: how a parameter's first values are drawn (Caffe's fillers, Mocha's initializers).
+
+In a netdef a filler is a name, a number (a constant), or a mapping with its fields:
+
+    weight_filler: xavier
+    weight_filler: {type: gaussian, std: 0.01}
+    bias_filler: 0.1
+
+Fillers draw on the host from the backend's seeded NumPy generator, so a net starts from
+the same values on NumPy and on CuPy. For a weight of shape (out, in, ...), fan_in is
+count/shape[0] and fan_out is count/shape[1], as in Caffe.
+"""
+
+import math
+
+import numpy as np
+
+from .errors import GraphnetError, did_you_mean
+from .spec import Field, Spec, choice, number
+
+FILLERS = {}
+
+
+def register_filler(*names):
+    def register(cls):
+        for name in names:
+            FILLERS[name] = cls
+        cls.type = names[0]
+        return cls
+    return register
+
+
+class Filler(Spec):
+    type = None
+
+    def fill(self, shape, rng, dtype):
+        """A host array of `shape` and `dtype` drawn from the NumPy generator `rng`."""
+        raise NotImplementedError
+
+    def _error(self, message, values, field=None):
+        return GraphnetError(f"{field}: {message}" if field else message)
+
+    def _kind(self):
+        return f"filler '{self.type}'"
+
+    def __repr__(self):
+        return f"{self.type}{super().__repr__()[len(type(self).__name__):]}"
+
+
+def _fans(shape):
+    count = math.prod(shape)
+    fan_in = count / shape[0] if shape else 1
+    fan_out = count / shape[1] if len(shape) > 1 else count
+    return fan_in, fan_out
+
+
+def _fan(shape, variance_norm):
+    fan_in, fan_out = _fans(shape)
+    return {"fan_in": fan_in, "fan_out": fan_out, "average": (fan_in + fan_out) / 2}[variance_norm]
+
+
+@register_filler("constant")
+class Constant(Filler):
+    value = Field(number(), 0.0)
+
+    def fill(self, shape, rng, dtype):
+        return np.full(shape, self.value, dtype=dtype)
+
+
+@register_filler("gaussian")
+class Gaussian(Filler):
+    mean = Field(number(), 0.0)
+    std = Field(number(min=0), 1.0)
+
+    def fill(self, shape, rng, dtype):
+        return rng.normal(self.mean, self.std, shape).astype(dtype)
+
+
+@register_filler("uniform")
+class Uniform(Filler):
+    min = Field(number(), 0.0)
+    max = Field(number(), 1.0)
+
+    def validate(self):
+        if self.max < self.min:
+            raise ValueError(f"max must be >= min, got min={self.min}, max={self.max}")
+
+    def fill(self, shape, rng, dtype):
+        return rng.uniform(self.min, self.max, shape).astype(dtype)
+
+
+@register_filler("xavier", "glorot")
+class Xavier(Filler):
+    """U[-a, a] with a = sqrt(3 / n), n = fan_in by default (Caffe, Mocha)."""
+    variance_norm = Field(choice("fan_in", "fan_out", "average"), "fan_in")
+
+    def fill(self, shape, rng, dtype):
+        scale = math.sqrt(3.0 / _fan(shape, self.variance_norm))
+        return rng.uniform(-scale, scale, shape).astype(dtype)
+
+
+@register_filler("msra", "he")
+class MSRA(Filler):
+    """N(0, 2 / n), n = fan_in by default: He et al. for ReLU nets."""
+    variance_norm = Field(choice("fan_in", "fan_out", "average"), "fan_in")
+
+    def fill(self, shape, rng, dtype):
+        std = math.sqrt(2.0 / _fan(shape, self.variance_norm))
+        return rng.normal(0.0, std, shape).astype(dtype)
+
+
+@register_filler("orthogonal")
+class Orthogonal(Filler):
+    """Rows (or columns) of an orthogonal matrix, times `gain` (Saxe et al.; Mocha)."""
+    gain = Field(number(), 1.0)
+
+    def fill(self, shape, rng, dtype):
+        if len(shape) < 2:
+            raise GraphnetError(f"needs a parameter of 2 or more axes, got shape {tuple(shape)}")
+        flat = (shape[0], math.prod(shape[1:]))
+        u, _, vt = np.linalg.svd(rng.standard_normal(flat), full_matrices=False)
+        q = u if u.shape == flat else vt
+        return (self.gain * q).reshape(shape).astype(dtype)
+
+
+@register_filler("bilinear")
+class Bilinear(Filler):
+    """Bilinear interpolation kernels, for a Deconvolution that upsamples (Caffe)."""
+
+    def fill(self, shape, rng, dtype):
+        if len(shape) != 4 or shape[2] != shape[3]:
+            raise GraphnetError(f"needs a square 4-axis kernel, got shape {tuple(shape)}")
+        k = shape[2]
+        f = math.ceil(k / 2)
+        c = (2 * f - 1 - f % 2) / (2 * f)
+        t = 1 - np.abs(np.arange(k) / f - c)
+        return np.broadcast_to(np.outer(t, t), shape).astype(dtype)
+
+
+def filler(value):
+    """Converter for a filler field: a name, a number, a mapping or a Filler."""
+    if isinstance(value, Filler):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"must be a filler name, a number or a mapping, got {value!r}")
+    if isinstance(value, (int, float)):
+        return Constant(value=value)
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict) or "type" not in value:
+        raise ValueError(f"must be a filler name, a number or a mapping with a type, got {value!r}")
+    fields = dict(value)
+    kind = str(fields.pop("type")).lower()
+    if kind not in FILLERS:
+        raise ValueError(f"unknown filler '{kind}'{did_you_mean(kind, FILLERS)};"
+                         f" known: {', '.join(sorted(FILLERS))}")
+    try:
+        return FILLERS[kind](**fields)
+    except GraphnetError as err:
+        raise ValueError(str(err)) from None

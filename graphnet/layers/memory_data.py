@@ -1,0 +1,81 @@
+"""MemoryData: batches from arrays held in memory, or from a generated source."""
+
+import zlib
+
+import numpy as np
+
+from ..datasets.synthetic import source
+from ..spec import Field, boolean, integer, list_of, optional
+from .base import Layer, register
+
+
+def _array(value):
+    array = np.asarray(value)
+    if array.ndim == 0 or array.dtype.kind not in "biuf":
+        raise ValueError(f"must be numeric arrays with samples along the first axis, got {value!r}")
+    return array
+
+
+@register
+class MemoryData(Layer):
+    """Serves `batch_size` samples per forward, in order or shuffled each epoch, wrapping round.
+
+    The arrays come from `source` (in a netdef) or `data` (in Python); one per top,
+    samples along the first axis.
+
+        - {name: data, type: MemoryData, tops: [x, y], batch_size: 64,
+           source: {type: parity, n: 1024, seed: 1}, shuffle: true}
+
+        MemoryData(name="data", tops=["x", "y"], batch_size=64, data=[x, y])
+    """
+    batch_size = Field(integer(min=1))
+    source = Field(optional(source), None, "a generated dataset: {type: parity, ...}")
+    data = Field(optional(list_of(_array, min_len=1)), None, "arrays, one per top (Python only)")
+    shuffle = Field(boolean, False, "visit the samples in a new random order each epoch")
+    n_bottoms = 0
+    n_tops = (1, None)
+    is_source = True
+    differentiable = False
+
+    def validate(self):
+        super().validate()
+        if (self.source is None) == (self.data is None):
+            raise self.error("give either source or data", "source")
+        arrays = self.arrays()
+        if len(arrays) != len(self.tops):
+            field = "data" if self.data is not None else "source"
+            raise self.error(f"has {len(arrays)} arrays for {len(self.tops)} tops", field)
+        sizes = {len(a) for a in arrays}
+        if len(sizes) > 1:
+            raise self.error(f"arrays differ in sample count: {sorted(sizes)}", "data")
+
+    def arrays(self):
+        return self.data if self.data is not None else self.source.arrays()
+
+    def setup(self, bottom_shapes):
+        self.samples = self.arrays()
+        self.n_samples = len(self.samples[0])
+        self.rng = np.random.default_rng([self.backend.seed, zlib.crc32(self.name.encode())])
+        self.epoch, self.cursor = 0, 0
+        self.order = self._new_order()
+        return [(self.batch_size, *a.shape[1:]) for a in self.samples]
+
+    def _new_order(self):
+        return self.rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
+
+    def _next_indices(self):
+        parts, need = [], self.batch_size
+        while need:
+            part = self.order[self.cursor:self.cursor + need]
+            parts.append(part)
+            need -= len(part)
+            self.cursor += len(part)
+            if self.cursor == self.n_samples:
+                self.epoch, self.cursor = self.epoch + 1, 0
+                self.order = self._new_order()
+        return np.concatenate(parts)
+
+    def forward(self, bottoms, tops):
+        index = self._next_indices()
+        for array, top in zip(self.samples, tops):
+            top.data[...] = self.xp.asarray(array[index])

@@ -1,0 +1,31 @@
+"""Split: one blob read by several layers. The net inserts one wherever a blob fans out."""
+
+from .base import Layer, register
+
+
+@register
+class Split(Layer):
+    """Every top is the bottom (the same array, no copy); the bottom's gradient is their sum.
+
+        - {name: fork, type: Split, bottoms: [x], tops: [x_a, x_b]}
+    """
+    n_tops = (1, None)
+
+    def setup(self, bottom_shapes):
+        # A top that a later layer changes in place needs an array of its own.
+        self.copy_tops = getattr(self, "copy_tops", set())
+        return [bottom_shapes[0]] * len(self.tops)
+
+    def forward(self, bottoms, tops):
+        for i, top in enumerate(tops):
+            if i in self.copy_tops:
+                top.data[...] = bottoms[0].data
+            else:
+                top.data = bottoms[0].data
+
+    def backward(self, tops, propagate_down, bottoms):
+        if propagate_down[0]:
+            dx = bottoms[0].diff
+            dx[...] = tops[0].diff
+            for top in tops[1:]:
+                dx += top.diff

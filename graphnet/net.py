@@ -1,0 +1,387 @@
+"""Net: layers joined by named blobs, built into an order, shapes and parameters.
+
+Building follows Caffe's order of steps: keep the layers of this phase, order them by
+their blobs, insert a Split wherever a blob is read twice, infer every shape, create or
+share the parameters, and work out which layers need a backward pass.
+"""
+
+import copy
+import heapq
+import math
+
+from .backend import get_backend
+from .blob import Blob, Param
+from .errors import GraphnetError, did_you_mean
+from .layers import Layer, Split
+from .layers.neurons import Identity
+
+
+def _meets(rule, phase, stages, level):
+    return ((rule.get("phase") in (None, phase))
+            and rule.get("min_level", level) <= level <= rule.get("max_level", level)
+            and all(s in stages for s in rule.get("stage", ()))
+            and not any(s in stages for s in rule.get("not_stage", ())))
+
+
+def _included(layer, phase, stages, level):
+    if layer.phase not in (None, phase):
+        return False
+    if layer.include:
+        return any(_meets(r, phase, stages, level) for r in layer.include)
+    return not any(_meets(r, phase, stages, level) for r in layer.exclude)
+
+
+class Net:
+    """A network built for one phase on one backend.
+
+        net = Net("xor", [MemoryData(...), InnerProduct(...), ...], phase="train")
+        net = Net.from_yaml("netdefs/xor.yaml", phase="test", share_with=train_net)
+        net.forward(); net.backward()
+        net.blobs["h"].data, net.params["hid"][0].diff, net.loss
+
+    `backward` adds into parameter gradients (as Caffe and PyTorch do); `clear_param_diffs`
+    zeroes them. A net built with `share_with=other` uses the other net's parameters for
+    every layer whose param_key (default: its name) the other net has.
+    """
+
+    def __init__(self, name, layers, *, phase="train", backend=None, dtype="float32", seed=0,
+                 share_with=None, stages=(), level=0, force_backward=False):
+        self.name = name
+        self.phase = phase
+        self.backend = get_backend(backend, dtype, seed)
+        self.force_backward = force_backward
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"net {name!r}: layers must be Layer objects, got {layer!r}")
+        # Working copies: the user's layer objects stay plain specs, usable in other nets.
+        layers = [copy.copy(l) for l in layers if _included(l, phase, set(stages), level)]
+        for layer in layers:
+            layer.tops = list(layer.tops) or ([layer.name] if layer.is_loss or layer.has_stats else [])
+            layer.bottoms = list(layer.bottoms)
+        self._check_names(layers)
+        self.layers = self._sort(layers)
+        self._loss_weights = self._find_loss_weights()
+        self._insert_splits()
+        self.blobs = {}
+        self._setup_layers()
+        self._setup_params(share_with)
+        self._find_backward()
+        self.loss = 0.0
+        self.reset_statistics()
+
+    @classmethod
+    def from_yaml(cls, path, *, phase="train", backend=None, dtype=None, seed=None,
+                  overrides=(), share_with=None, **kwargs):
+        """Build the net a netdef file describes; `overrides` are "key=value" strings."""
+        from .netdef import load_netdef
+        netdef = load_netdef(path, overrides)
+        return cls(netdef.name, netdef.layers, phase=phase,
+                   backend=backend or netdef.backend, dtype=dtype or netdef.dtype,
+                   seed=netdef.seed if seed is None else seed, share_with=share_with, **kwargs)
+
+    # --- errors -------------------------------------------------------------------------
+
+    def _error(self, layer, message, field=None):
+        file, line = getattr(layer, "_where", (None, None))
+        return GraphnetError(message, file=file, line=line, layer=layer.name, field=field,
+                             net=self.name)
+
+    def _locate(self, err, layer):
+        file, line = getattr(layer, "_where", (None, None))
+        return err.locate(file=file, line=line, layer=layer.name, net=self.name)
+
+    # --- building -----------------------------------------------------------------------
+
+    def _check_names(self, layers):
+        seen = {}
+        for layer in layers:
+            if layer.name in seen:
+                raise self._error(layer, "this layer name is already used by another layer", "name")
+            seen[layer.name] = layer
+
+    def _sort(self, layers):
+        """Order layers so each runs after what it reads; the listed order breaks ties.
+
+        A layer whose top is also its bottom changes that blob in place: it runs after the
+        blob's producer and before every plain reader, in the order listed (as in Mocha).
+        """
+        producer, modifiers = {}, {}
+        for layer in layers:
+            for top in layer.tops:
+                if top in layer.bottoms:
+                    if not layer.inplace:
+                        raise self._error(layer, f"top '{top}' is also a bottom, but "
+                                          f"{type(layer).__name__} cannot run in place", "tops")
+                    modifiers.setdefault(top, []).append(layer)
+                elif top in producer:
+                    raise self._error(layer, f"top '{top}' is already produced by layer "
+                                      f"'{producer[top].name}'", "tops")
+                else:
+                    producer[top] = layer
+        after = {id(l): set() for l in layers}
+        for index, layer in enumerate(layers):
+            for bottom in layer.bottoms:
+                if bottom not in producer:
+                    raise self._error(layer, f"bottom '{bottom}' is not produced by any layer"
+                                      f"{did_you_mean(bottom, producer)}", "bottoms")
+                writers = [producer[bottom]] + modifiers.get(bottom, [])
+                if bottom in layer.tops:
+                    writers = writers[:writers.index(layer)]
+                after[id(layer)].update(id(w) for w in writers if w is not layer)
+        order, done = [], set()
+        ready = [(i, id(l)) for i, l in enumerate(layers) if not after[id(l)]]
+        heapq.heapify(ready)
+        by_id = {id(l): (i, l) for i, l in enumerate(layers)}
+        waiting = {k: set(v) for k, v in after.items()}
+        readers = {id(l): [] for l in layers}
+        for key, deps in after.items():
+            for dep in deps:
+                readers[dep].append(key)
+        while ready:
+            _, key = heapq.heappop(ready)
+            order.append(by_id[key][1])
+            done.add(key)
+            for reader in readers[key]:
+                waiting[reader].discard(key)
+                if not waiting[reader] and reader not in done:
+                    heapq.heappush(ready, (by_id[reader][0], reader))
+        if len(order) < len(layers):
+            raise self._cycle_error([l for l in layers if id(l) not in done], after, by_id)
+        return order
+
+    def _cycle_error(self, stuck, after, by_id):
+        path, layer = [], stuck[0]
+        while layer not in path:
+            path.append(layer)
+            layer = next(by_id[k][1] for k in after[id(layer)] if by_id[k][1] in stuck)
+        cycle = path[path.index(layer):] + [layer]
+        return self._error(cycle[0], "layers form a cycle: "
+                           + " -> ".join(f"'{l.name}'" for l in reversed(cycle)), "bottoms")
+
+    def _find_loss_weights(self):
+        weights = {}
+        for layer in self.layers:
+            for i, top in enumerate(layer.tops):
+                if layer.loss_weight is not None:
+                    weight = layer.loss_weight[i]
+                else:
+                    weight = 1.0 if layer.is_loss and i == 0 else 0.0
+                if weight:
+                    weights[top] = weight
+        return weights
+
+    def _insert_splits(self):
+        """A blob read by several layers (or read and weighed in the loss) gets a Split."""
+        readers = {}
+        for layer in self.layers:
+            for i, bottom in enumerate(layer.bottoms):
+                if bottom not in layer.tops:
+                    readers.setdefault(bottom, []).append((layer, i))
+        order = []
+        for layer in self.layers:
+            order.append(layer)
+            for t, top in enumerate(layer.tops):
+                # The last writer of a blob (its producer or last in-place layer) splits it.
+                if any(top in l.tops for l in self.layers[self.layers.index(layer) + 1:]):
+                    continue
+                users = readers.get(top, [])
+                weight = self._loss_weights.get(top, 0.0)
+                if len(users) + bool(weight) < 2:
+                    continue
+                split_name = f"{top}_{layer.name}_{t}_split"
+                split_tops = [f"{split_name}_{k}" for k in range(len(users) + bool(weight))]
+                for (user, index), name in zip(users, split_tops):
+                    user.bottoms[index] = name
+                if weight:
+                    del self._loss_weights[top]
+                    self._loss_weights[split_tops[-1]] = weight
+                split = Split(name=split_name, bottoms=[top], tops=split_tops)
+                split._where = getattr(layer, "_where", (None, None))
+                order.append(split)
+        self.layers = order
+
+    def _setup_layers(self):
+        backend = self.backend
+        for layer in self.layers:
+            layer.backend, layer.xp = backend, backend.xp
+            layer.training = self.phase == "train"
+            layer.param_decls = []
+            shapes = [self.blobs[b].shape for b in layer.bottoms]
+            try:
+                top_shapes = layer.setup(shapes)
+            except GraphnetError as err:
+                raise self._locate(err, layer) from None
+            for top, shape in zip(layer.tops, top_shapes):
+                shape = tuple(int(d) for d in shape)
+                if top in layer.bottoms:
+                    if shape != self.blobs[top].shape:
+                        raise self._error(layer, f"runs in place on '{top}' of shape "
+                                          f"{self.blobs[top].shape} but makes shape {shape}", "tops")
+                else:
+                    self.blobs[top] = Blob(top, backend.zeros(shape), backend.xp)
+        self.inputs = [t for l in self.layers if type(l).__name__ == "Input" for t in l.tops]
+        read = {b for l in self.layers for b in l.bottoms if b not in l.tops}
+        self.outputs = [b for b in self.blobs if b not in read]
+
+    def _setup_params(self, share_with):
+        """Create each declared parameter, or take it from the layer or net that shares it."""
+        backend, own, self.params = self.backend, {}, {}
+        borrowed = share_with.param_registry if share_with is not None else {}
+        for layer in self.layers:
+            declared = [d[0] for d in layer.param_decls]
+            for pname in layer.params:
+                if pname not in declared:
+                    raise self._error(layer, f"{type(layer).__name__} has no parameter '{pname}'"
+                                      f"{did_you_mean(pname, declared)}", "params")
+            overrides, layer.params = layer.params, {}
+            for pname, shape, filler, lr_mult, decay_mult in layer.param_decls:
+                key = f"{layer.param_key or layer.name}/{pname}"
+                param = own.get(key) or borrowed.get(key)
+                if param is None:
+                    mults = {"lr_mult": lr_mult, "decay_mult": decay_mult, **overrides.get(pname, {})}
+                    param = own[key] = Param(key, pname, shape, filler=filler, **mults)
+                    param.layer = layer
+                elif param.shape != shape:
+                    where = "this net" if key in own else f"net '{share_with.name}'"
+                    raise self._error(layer, f"shares parameter '{key}' of shape {param.shape} "
+                                      f"with {where}, but here its shape is {shape}", "param_key")
+                param.frozen = param.frozen or layer.frozen
+                layer.params[pname] = param
+            if layer.params:
+                self.params[layer.name] = list(layer.params.values())
+        self.param_registry = {p.key: p for ps in self.params.values() for p in ps}
+        # The parameters this net owns live in one flat array, so an update is one expression.
+        self.owned_params = list(own.values())
+        sizes = [math.prod(p.shape) for p in self.owned_params]
+        self.param_data = backend.zeros(sum(sizes))
+        self.param_diff = backend.zeros(sum(sizes))
+        offset = 0
+        for param, size in zip(self.owned_params, sizes):
+            param.data = self.param_data[offset:offset + size].reshape(param.shape)
+            param.diff = self.param_diff[offset:offset + size].reshape(param.shape)
+            offset += size
+            try:
+                values = param.filler.fill(param.shape, backend.rng, backend.dtype)
+            except GraphnetError as err:
+                raise self._locate(err, param.layer).locate(field=f"{param.name} filler") from None
+            param.data[...] = backend.asarray(values)
+
+    def _find_backward(self):
+        """Which layers run backward, and to which bottoms (Caffe's two sweeps)."""
+        needs = {}
+        for layer in self.layers:
+            wanted = layer.differentiable and not layer.is_source and (
+                any(needs.get(b, False) for b in layer.bottoms)
+                or any(p.needs_grad for p in layer.params.values()) or self.force_backward)
+            layer.need_backward = wanted
+            for top in layer.tops:
+                needs[top] = needs.get(top, False) or wanted
+        feeds_loss = set(self._loss_weights)
+        for layer in reversed(self.layers):
+            contributes = any(t in feeds_loss for t in layer.tops) or self.force_backward
+            if contributes and layer.need_backward:
+                feeds_loss.update(layer.bottoms)
+            layer.need_backward = layer.need_backward and contributes
+            down = []
+            for i, bottom in enumerate(layer.bottoms):
+                allowed = layer.grad_bottoms is None or i in layer.grad_bottoms
+                flag = needs.get(bottom, False) or self.force_backward
+                if layer.propagate_down is not None:
+                    flag = layer.propagate_down[i]
+                down.append(bool(layer.need_backward and allowed and flag))
+            layer.propagate = down
+        fused = [getattr(l, "neuron", None) for l in self.layers]
+        self._steps = [(layer, [self.blobs[b] for b in layer.bottoms],
+                        [self.blobs[t] for t in layer.tops],
+                        None if neuron is None or isinstance(neuron, Identity) else neuron,
+                        [(self.blobs[t], self._loss_weights[t]) for t in layer.tops
+                         if t in self._loss_weights],
+                        [self.blobs[t] for t in layer.tops] if layer.is_loss or layer.has_stats else [])
+                       for layer, neuron in zip(self.layers, fused)]
+
+    # --- running ------------------------------------------------------------------------
+
+    def forward(self, sources=True):
+        """Run every layer forward; returns the loss, the weighted sum of the loss tops.
+
+        With sources=False, data and input layers keep their tops as they are.
+        """
+        xp, loss = self.backend.xp, 0.0
+        for layer, bottoms, tops, neuron, weighted, stats in self._steps:
+            if layer.is_source and not sources:
+                continue
+            layer.forward(bottoms, tops)
+            if neuron is not None:
+                for top in tops:
+                    neuron.forward(xp, top.data, top.data)
+            for blob, weight in weighted:
+                loss += weight * float(blob.data.sum())
+            if stats:
+                count = bottoms[0].shape[0] if bottoms else 1
+                for blob in stats:
+                    self._stat_sums[blob.name] = self._stat_sums.get(blob.name, 0.0) + float(blob.data.mean()) * count
+                    self._stat_counts[blob.name] = self._stat_counts.get(blob.name, 0) + count
+        self.loss = loss
+        return loss
+
+    def backward(self, top_diffs=None):
+        """Back-propagate the loss; parameter gradients are added to their diffs.
+
+        `top_diffs` ({blob: array}) seeds those blobs' gradients instead of the loss
+        weights: the gradient of sum(top_diffs[b] * b) over them.
+        """
+        for layer, bottoms, tops, neuron, weighted, stats in self._steps:
+            for blob, weight in weighted:
+                blob.diff[...] = weight
+        for name, diff in (top_diffs or {}).items():
+            self.blobs[name].diff[...] = self.backend.asarray(diff)
+        xp = self.backend.xp
+        for layer, bottoms, tops, neuron, weighted, stats in reversed(self._steps):
+            if not layer.need_backward:
+                continue
+            if neuron is not None:
+                for top in tops:
+                    neuron.backward(xp, top.data, top.diff, top.diff)
+            layer.backward(tops, layer.propagate, bottoms)
+
+    def forward_backward(self):
+        """Clear parameter gradients, run forward and backward; returns the loss."""
+        self.clear_param_diffs()
+        loss = self.forward()
+        self.backward()
+        return loss
+
+    def clear_param_diffs(self):
+        self.param_diff[...] = 0
+        for param in self.param_registry.values():
+            if not any(param is p for p in self.owned_params):
+                param.diff[...] = 0
+
+    def statistics(self):
+        """Each loss and statistic top, averaged over the samples seen since the last reset."""
+        return {name: total / self._stat_counts[name] for name, total in self._stat_sums.items()}
+
+    def reset_statistics(self):
+        self._stat_sums, self._stat_counts = {}, {}
+
+    def layer(self, name):
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"net {self.name!r} has no layer {name!r}{did_you_mean(name, [l.name for l in self.layers])}")
+
+    def freeze(self, *names):
+        """Keep these layers' parameters fixed (all layers when no name is given)."""
+        self._set_frozen(names, True)
+
+    def unfreeze(self, *names):
+        self._set_frozen(names, False)
+
+    def _set_frozen(self, names, frozen):
+        for layer in [self.layer(n) for n in names] if names else self.layers:
+            for param in layer.params.values():
+                param.frozen = frozen
+        self._find_backward()
+
+    def __repr__(self):
+        return f"Net({self.name!r}, phase={self.phase!r}, {len(self.layers)} layers, {self.backend})"
