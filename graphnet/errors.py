@@ -37,7 +37,8 @@ class GraphnetError(Exception):
         elif self.net:
             parts.append(f"net '{self.net}'")
         if self.layer:
-            parts.append(f"layer '{self.layer}'")
+            # Layers without a name yet are shown by position: layer #3.
+            parts.append(f"layer {self.layer}" if self.layer.startswith("#") else f"layer '{self.layer}'")
         if self.field:
             parts.append(str(self.field))
         parts.append(self.message)

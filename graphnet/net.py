@@ -96,7 +96,9 @@ class Net:
         seen = {}
         for layer in layers:
             if layer.name in seen:
-                raise self._error(layer, "this layer name is already used by another layer", "name")
+                first = getattr(seen[layer.name], "_where", (None, None))[1]
+                raise self._error(layer, "another layer has this name"
+                                  + (f" (line {first})" if first else ""), "name")
             seen[layer.name] = layer
 
     def _sort(self, layers):

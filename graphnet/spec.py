@@ -51,13 +51,13 @@ class Spec:
     def __init__(self, **values):
         for key in values:
             if key not in self.fields:
-                raise self._error(f"unknown field '{key}'{did_you_mean(key, self.fields)}"
-                                  f" for {self._kind()}", values)
+                raise self._error(f"unknown field for {self._kind()}"
+                                  f"{did_you_mean(key, self.fields)}", values, field=key)
         for name, field in self.fields.items():
             if name in values:
                 value = values[name]
             elif field.required:
-                raise self._error(f"{name}: required field is missing", values)
+                raise self._error("required field is missing", values, field=name)
             else:
                 value = field.default
             try:

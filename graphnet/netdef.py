@@ -1,0 +1,262 @@
+"""Netdef files: YAML in, validated layer objects out, every mistake told with file and line.
+
+    name: xor
+    include: [base.yaml]          # optional: merged under this file
+    seed: 1
+    layers:
+      - {name: data, type: MemoryData, tops: [x, y], batch_size: 64, source: parity}
+      - {name: hid, type: InnerProduct, bottoms: [x], tops: [h], output_dim: 4}
+    solver: {...}
+    coffee_breaks: [...]
+
+YAML is read with a safe loader that refuses duplicate keys and reads `1e-3` as a
+number (YAML 1.2), not a string (PyYAML's YAML 1.1). An included file is merged first:
+mappings merge key by key, and a layer of the same name merges into the included one.
+Overrides ("layers.ip1.output_dim=10", "solver.max_iter=2000") address layers by name
+and read their values as YAML.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from .errors import GraphnetError, did_you_mean
+from .layers import LAYERS
+
+TOP_KEYS = ("name", "include", "seed", "backend", "dtype", "layers", "solver", "coffee_breaks")
+
+
+class Located(dict):
+    """A YAML mapping that remembers the line it starts on and the line of each key."""
+    line = None
+    key_lines = {}
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def _construct_mapping(loader, node):
+    seen = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise GraphnetError(f"key '{key}' appears twice in one mapping (first on line {seen[key]})",
+                                file=loader.name, line=key_node.start_mark.line + 1)
+        seen[key] = key_node.start_mark.line + 1
+    mapping = Located(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = seen
+    return mapping
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+def parse_yaml(text, file):
+    """The value a YAML text holds; a syntax error names the file and line."""
+    loader = _Loader(text)
+    loader.name = str(file)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise GraphnetError(f"not valid YAML: {err.problem or err.context}", file=file,
+                            line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as err:
+        raise GraphnetError(f"not valid YAML: {err}", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def _read(path, seen=()):
+    """The top-level mapping of a netdef file, with its includes merged in."""
+    if path in seen:
+        raise GraphnetError("includes itself (through " + " -> ".join(seen) + ")", file=path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as err:
+        raise GraphnetError(f"cannot read netdef: {err.strerror}", file=path) from None
+    if not text.strip():
+        raise GraphnetError("file is empty; a netdef is a mapping with 'layers:'", file=path)
+    doc = parse_yaml(text, path)
+    if not isinstance(doc, dict):
+        raise GraphnetError(f"must be a mapping with 'layers:', got {type(doc).__name__} "
+                            f"{_brief(doc)}", file=path, line=1)
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise GraphnetError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}",
+                                file=path, line=doc.key_lines.get(key))
+    merged = {}
+    includes = doc.get("include") or []
+    for include in [includes] if isinstance(includes, str) else includes:
+        base = os.path.join(os.path.dirname(path), str(include))
+        merged = _merge(merged, _read(base, (*seen, path)))
+    body = {k: v for k, v in doc.items() if k != "include"}
+    return _merge(merged, body) if merged else doc
+
+
+def _merge(base, over):
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = Located({**base})
+        out.line, out.key_lines = getattr(over, "line", None), getattr(over, "key_lines", {})
+        for key, value in over.items():
+            out[key] = _merge_layers(base[key], value) if key == "layers" and key in base else (
+                _merge(base[key], value) if key in base else value)
+        return out
+    return over
+
+
+def _merge_layers(base, over):
+    if not isinstance(base, list) or not isinstance(over, list):
+        return over
+    layers = list(base)
+    names = [e.get("name") if isinstance(e, dict) else None for e in layers]
+    for entry in over:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name is not None and name in names:
+            layers[names.index(name)] = _merge(layers[names.index(name)], entry)
+        else:
+            layers.append(entry)
+    return layers
+
+
+def _brief(value):
+    text = repr(value)
+    return text if len(text) < 40 else text[:37] + "..."
+
+
+def layer_from_entry(entry, file=None, index=None):
+    """The layer one netdef entry describes: {type: ..., name: ..., other fields}."""
+    where = f"#{index + 1}" if index is not None else "#?"
+    line = getattr(entry, "line", None)
+    if not isinstance(entry, dict):
+        raise GraphnetError(f"must be a mapping with name and type, got {_brief(entry)}",
+                            file=file, line=line, layer=where)
+    fields = dict(entry)
+    name = fields.get("name") if isinstance(fields.get("name"), str) else None
+    kind = fields.pop("type", None)
+    if kind is None:
+        raise GraphnetError("required field is missing", file=file, line=line,
+                            layer=name or where, field="type")
+    if kind not in LAYERS:
+        raise GraphnetError(f"unknown layer type '{kind}'{did_you_mean(kind, LAYERS)}",
+                            file=file, line=getattr(entry, "key_lines", {}).get("type", line),
+                            layer=name or where, field="type")
+    try:
+        layer = LAYERS[kind](**fields)
+    except GraphnetError as err:
+        raise err.locate(file=file, line=getattr(entry, "key_lines", {}).get(err.field, line),
+                         layer=name or where) from None
+    layer._where = (file, line)
+    return layer
+
+
+@dataclass
+class NetDef:
+    """A netdef file, read and checked: its layers as objects, the rest as plain data."""
+    path: str
+    name: str
+    layers: list
+    seed: int = 0
+    backend: str = None
+    dtype: str = "float32"
+    solver: dict = field(default_factory=dict)
+    coffee_breaks: list = field(default_factory=list)
+
+
+def load_netdef(path, overrides=()):
+    """Read, merge, override and check the netdef at `path`."""
+    path = str(path)
+    doc = _read(path)
+    for override in overrides:
+        doc = apply_override(doc, override, path)
+    lines = getattr(doc, "key_lines", {})
+
+    def fail(key, message):
+        return GraphnetError(message, file=path, line=lines.get(key), field=key)
+
+    if "layers" not in doc:
+        raise fail("layers", "required key is missing: a netdef lists its layers under 'layers:'")
+    entries = doc["layers"]
+    if not isinstance(entries, list) or not entries:
+        raise fail("layers", f"must be a non-empty list of layers, got {_brief(entries)}")
+    name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
+    if not isinstance(name, str) or not name:
+        raise fail("name", f"must be a non-empty string, got {_brief(name)}")
+    seed = doc.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise fail("seed", f"must be an integer >= 0, got {_brief(seed)}")
+    backend = doc.get("backend")
+    if backend not in (None, "numpy", "cupy"):
+        raise fail("backend", f"must be numpy or cupy, got {_brief(backend)}")
+    dtype = doc.get("dtype", "float32")
+    if dtype not in ("float32", "float64"):
+        raise fail("dtype", f"must be float32 or float64, got {_brief(dtype)}")
+    for key, kind in (("solver", dict), ("coffee_breaks", list)):
+        if doc.get(key) is not None and not isinstance(doc[key], kind):
+            raise fail(key, f"must be a {'mapping' if kind is dict else 'list'}, got {_brief(doc[key])}")
+    layers = [layer_from_entry(entry, path, i) for i, entry in enumerate(entries)]
+    return NetDef(path, name, layers, seed, backend, dtype, doc.get("solver") or {},
+                  doc.get("coffee_breaks") or [])
+
+
+def apply_override(doc, override, path=None):
+    """doc with one "dotted.key=value" set; layers are addressed by name."""
+    where = f"--set {override}"
+    key, sep, text = str(override).partition("=")
+    if not sep or not key.strip():
+        raise GraphnetError("expected key=value, e.g. solver.max_iter=2000", file=where)
+    value = parse_yaml(text, where)
+    parts = key.strip().split(".")
+    if parts[0] not in TOP_KEYS:
+        raise GraphnetError(f"unknown top-level key '{parts[0]}'{did_you_mean(parts[0], TOP_KEYS)}",
+                            file=where)
+    doc = _merge(doc, {})  # a copy of the top level; nested values are replaced, not mutated
+    node, trail = doc, []
+    for i, part in enumerate(parts[:-1]):
+        trail.append(part)
+        if isinstance(node, list) and trail[-2:-1] == ["layers"]:
+            names = [e.get("name") for e in node if isinstance(e, dict)]
+            if part not in names:
+                raise GraphnetError(f"no layer '{part}'{did_you_mean(part, names)}", file=where)
+            position = names.index(part)
+            node[position] = dict(node[position])
+            node = node[position]
+            continue
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise GraphnetError(f"'{'.'.join(trail)}': no item {part} in a list of {len(node)}",
+                                    file=where)
+            node[int(part)] = dict(node[int(part)]) if isinstance(node[int(part)], dict) else node[int(part)]
+            node = node[int(part)]
+            continue
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif isinstance(child, list):
+            child = node[part] = list(child)
+        elif isinstance(child, dict):
+            child = node[part] = dict(child)
+        else:
+            raise GraphnetError(f"'{'.'.join(trail)}' is {_brief(child)}, not a mapping", file=where)
+        node = child
+    if isinstance(node, list):
+        raise GraphnetError(f"'{key}': a list item is addressed by name or number", file=where)
+    node[parts[-1]] = value
+    return doc
