@@ -12,7 +12,8 @@ import math
 from .backend import get_backend
 from .blob import Blob, Param
 from .errors import GraphnetError, did_you_mean
-from .layers import Layer, Split
+from .layers import Layer
+from .layers.split import Split
 from .layers.neurons import Identity
 
 
