@@ -232,16 +232,16 @@ class Net:
         borrowed = share_with.param_registry if share_with is not None else {}
         for layer in self.layers:
             declared = [d[0] for d in layer.param_decls]
-            for pname in layer.params:
+            for pname in layer.param:
                 if pname not in declared:
                     raise self._error(layer, f"{type(layer).__name__} has no parameter '{pname}'"
-                                      f"{did_you_mean(pname, declared)}", "params")
-            overrides, layer.params = layer.params, {}
+                                      f"{did_you_mean(pname, declared)}", "param")
+            layer.params = {}
             for pname, shape, filler, lr_mult, decay_mult in layer.param_decls:
                 key = f"{layer.param_key or layer.name}/{pname}"
                 param = own.get(key) or borrowed.get(key)
                 if param is None:
-                    mults = {"lr_mult": lr_mult, "decay_mult": decay_mult, **overrides.get(pname, {})}
+                    mults = {"lr_mult": lr_mult, "decay_mult": decay_mult, **layer.param.get(pname, {})}
                     param = own[key] = Param(key, pname, shape, filler=filler, **mults)
                     param.layer = layer
                 elif param.shape != shape:
@@ -282,8 +282,6 @@ class Net:
         feeds_loss = set(self._loss_weights)
         for layer in reversed(self.layers):
             contributes = any(t in feeds_loss for t in layer.tops) or self.force_backward
-            if contributes and layer.need_backward:
-                feeds_loss.update(layer.bottoms)
             layer.need_backward = layer.need_backward and contributes
             down = []
             for i, bottom in enumerate(layer.bottoms):
@@ -293,6 +291,7 @@ class Net:
                     flag = layer.propagate_down[i]
                 down.append(bool(layer.need_backward and allowed and flag))
             layer.propagate = down
+            feeds_loss.update(b for b, d in zip(layer.bottoms, down) if d)
         fused = [getattr(l, "neuron", None) for l in self.layers]
         self._steps = [(layer, [self.blobs[b] for b in layer.bottoms],
                         [self.blobs[t] for t in layer.tops],

@@ -70,7 +70,7 @@ class Layer(Spec):
                         "one per top; a top with a non-zero weight adds weight*sum(top) to the loss")
     param_key = Field(optional(text), None,
                       "layers (in any net) with the same key share parameters; default: name")
-    params = Field(_param_overrides, {}, "per-parameter lr_mult and decay_mult")
+    param = Field(_param_overrides, {}, "by parameter name: {weight: {lr_mult: 1, decay_mult: 1}}")
     frozen = Field(boolean, False, "keep this layer's parameters fixed")
     propagate_down = Field(optional(list_of(boolean)), None, "one per bottom: force or skip its gradient")
 
