@@ -33,6 +33,21 @@ class Located(dict):
     line = None
     key_lines = {}
 
+    def copy(self):
+        twin = Located(self)
+        twin.line, twin.key_lines = self.line, self.key_lines
+        return twin
+
+
+class LocatedList(list):
+    """A YAML sequence that remembers the line of each item."""
+    item_lines = ()
+
+    def copy(self):
+        twin = LocatedList(self)
+        twin.item_lines = self.item_lines
+        return twin
+
 
 class _Loader(yaml.SafeLoader):
     pass
@@ -64,23 +79,32 @@ def _construct_mapping(loader, node):
     return mapping
 
 
+def _construct_sequence(loader, node):
+    sequence = LocatedList(loader.construct_sequence(node, deep=True))
+    sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return sequence
+
+
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
 def parse_yaml(text, file):
     """The value a YAML text holds; a syntax error names the file and line."""
-    loader = _Loader(text)
-    loader.name = str(file)
+    loader = None
     try:
+        loader = _Loader(text)
+        loader.name = str(file)
         return loader.get_single_data()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise GraphnetError(f"not valid YAML: {err.problem or err.context}", file=file,
                             line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as err:
-        raise GraphnetError(f"not valid YAML: {err}", file=file) from None
+        raise GraphnetError("not valid YAML: " + " ".join(str(err).split()), file=file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _read(path, seen=()):
@@ -95,8 +119,11 @@ def _read(path, seen=()):
     if not text.strip():
         raise GraphnetError("file is empty; a netdef is a mapping with 'layers:'", file=path)
     doc = parse_yaml(text, path)
+    if doc is None:
+        raise GraphnetError("file is empty; a netdef is a mapping with 'layers:'", file=path)
     if not isinstance(doc, dict):
-        raise GraphnetError(f"must be a mapping with 'layers:', got {type(doc).__name__} "
+        kind = "list" if isinstance(doc, list) else type(doc).__name__
+        raise GraphnetError(f"must be a mapping with 'layers:', got {kind} "
                             f"{_brief(doc)}", file=path, line=1)
     for key in doc:
         if key not in TOP_KEYS:
@@ -141,10 +168,10 @@ def _brief(value):
     return text if len(text) < 40 else text[:37] + "..."
 
 
-def layer_from_entry(entry, file=None, index=None):
+def layer_from_entry(entry, file=None, index=None, line=None):
     """The layer one netdef entry describes: {type: ..., name: ..., other fields}."""
     where = f"#{index + 1}" if index is not None else "#?"
-    line = getattr(entry, "line", None)
+    line = getattr(entry, "line", None) or line
     if not isinstance(entry, dict):
         raise GraphnetError(f"must be a mapping with name and type, got {_brief(entry)}",
                             file=file, line=line, layer=where)
@@ -211,7 +238,8 @@ def load_netdef(path, overrides=()):
     for key, kind in (("solver", dict), ("coffee_breaks", list)):
         if doc.get(key) is not None and not isinstance(doc[key], kind):
             raise fail(key, f"must be a {'mapping' if kind is dict else 'list'}, got {_brief(doc[key])}")
-    layers = [layer_from_entry(entry, path, i) for i, entry in enumerate(entries)]
+    lines = list(getattr(entries, "item_lines", ())) + [None] * len(entries)
+    layers = [layer_from_entry(entry, path, i, lines[i]) for i, entry in enumerate(entries)]
     return NetDef(path, name, layers, seed, backend, dtype, doc.get("solver") or {},
                   doc.get("coffee_breaks") or [])
 
@@ -236,23 +264,22 @@ def apply_override(doc, override, path=None):
             if part not in names:
                 raise GraphnetError(f"no layer '{part}'{did_you_mean(part, names)}", file=where)
             position = names.index(part)
-            node[position] = dict(node[position])
+            node[position] = node[position].copy()
             node = node[position]
             continue
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
                 raise GraphnetError(f"'{'.'.join(trail)}': no item {part} in a list of {len(node)}",
                                     file=where)
-            node[int(part)] = dict(node[int(part)]) if isinstance(node[int(part)], dict) else node[int(part)]
+            if isinstance(node[int(part)], dict):
+                node[int(part)] = node[int(part)].copy()
             node = node[int(part)]
             continue
         child = node.get(part)
         if child is None:
             child = node[part] = {}
-        elif isinstance(child, list):
-            child = node[part] = list(child)
-        elif isinstance(child, dict):
-            child = node[part] = dict(child)
+        elif isinstance(child, (list, dict)):
+            child = node[part] = child.copy()
         else:
             raise GraphnetError(f"'{'.'.join(trail)}' is {_brief(child)}, not a mapping", file=where)
         node = child
