@@ -55,9 +55,12 @@ class Backend:
                                 field="backend")
         self.name = name
         self.xp = _import_cupy() if name == "cupy" else np
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            self.dtype = None
         if self.dtype not in (np.float32, np.float64):
-            raise GraphnetError(f"dtype must be float32 or float64, got {dtype}", field="dtype")
+            raise GraphnetError(f"must be float32 or float64, got {dtype!r}", field="dtype")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
 

@@ -12,6 +12,7 @@ count/shape[0] and fan_out is count/shape[1], as in Caffe.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -132,7 +133,7 @@ class Bilinear(Filler):
             raise GraphnetError(f"needs a square 4-axis kernel, got shape {tuple(shape)}")
         k = shape[2]
         f = math.ceil(k / 2)
-        c = (2 * f - 1 - f % 2) / (2 * f)
+        c = (k - 1) / (2 * f)  # Caffe's fixed centre; symmetric for odd k too
         t = 1 - np.abs(np.arange(k) / f - c)
         return np.broadcast_to(np.outer(t, t), shape).astype(dtype)
 
@@ -143,7 +144,7 @@ def filler(value):
         return value
     if isinstance(value, bool):
         raise ValueError(f"must be a filler name, a number or a mapping, got {value!r}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Real):
         return Constant(value=value)
     if isinstance(value, str):
         value = {"type": value}

@@ -175,7 +175,7 @@ def choice(*options):
         if isinstance(value, str) and value.lower() in options:
             return value.lower()
         raise ValueError(f"must be one of {', '.join(options)}, got {value!r}"
-                         f"{did_you_mean(value, options)}")
+                         f"{did_you_mean(str(value).lower(), options)}")
     return convert
 
 
