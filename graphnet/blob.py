@@ -40,7 +40,7 @@ class Param:
     accumulates over every layer that uses it until the solver clears it.
     """
 
-    def __init__(self, key, name, shape, *, filler, lr_mult=1.0, decay_mult=1.0):
+    def __init__(self, key, name, shape, *, filler, lr_mult=1.0, decay_mult=1.0, max_norm=None):
         self.key = key
         self.name = name
         self.shape = tuple(shape)
@@ -49,6 +49,7 @@ class Param:
         self.filler = filler
         self.lr_mult = lr_mult
         self.decay_mult = decay_mult
+        self.max_norm = max_norm  # each row (output unit) kept within this L2 norm, as Mocha's L2Cons
         self.frozen = False
 
     @property

@@ -97,7 +97,7 @@ class Spec:
     __hash__ = None
 
     def __repr__(self):
-        shown = ", ".join(f"{n}={_short(getattr(self, n))}" for n, f in self.fields.items()
+        shown = ", ".join(f"{n}={short(getattr(self, n))}" for n, f in self.fields.items()
                           if f.required or not _equal(getattr(self, n), f.default))
         return f"{type(self).__name__}({shown})"
 
@@ -112,11 +112,12 @@ def _equal(a, b):
     return a == b
 
 
-def _short(value):
+def short(value):
+    """A repr that shows arrays by their shape."""
     if isinstance(value, np.ndarray):
         return f"array{value.shape}"
     if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
+        return "[" + ", ".join(short(v) for v in value) + "]"
     return repr(value)
 
 

@@ -45,15 +45,15 @@ def _rule(value):
 
 
 def _param_overrides(value):
-    """{param name: {lr_mult, decay_mult}}; the names are checked against add_param later."""
+    """{param name: {lr_mult, decay_mult, max_norm}}; names are checked against add_param later."""
+    keys = {"lr_mult": number(), "decay_mult": number(), "max_norm": number(above=0)}
     overrides = {}
     for pname, fields in mapping(value).items():
         fields = mapping(fields)
         for key in fields:
-            if key not in ("lr_mult", "decay_mult"):
-                raise ValueError(f"{pname}: unknown key '{key}'"
-                                 f"{did_you_mean(key, ['lr_mult', 'decay_mult'])}")
-        overrides[pname] = {k: number()(v) for k, v in fields.items()}
+            if key not in keys:
+                raise ValueError(f"{pname}: unknown key '{key}'{did_you_mean(key, keys)}")
+        overrides[pname] = {k: keys[k](v) for k, v in fields.items()}
     return overrides
 
 
@@ -70,7 +70,8 @@ class Layer(Spec):
                         "one per top; a top with a non-zero weight adds weight*sum(top) to the loss")
     param_key = Field(optional(text), None,
                       "layers (in any net) with the same key share parameters; default: name")
-    param = Field(_param_overrides, {}, "by parameter name: {weight: {lr_mult: 1, decay_mult: 1}}")
+    param = Field(_param_overrides, {},
+                  "by parameter name: {weight: {lr_mult: 1, decay_mult: 1, max_norm: 4.5}}")
     frozen = Field(boolean, False, "keep this layer's parameters fixed")
     propagate_down = Field(optional(list_of(boolean)), None, "one per bottom: force or skip its gradient")
 
@@ -83,6 +84,7 @@ class Layer(Spec):
     differentiable = True      # has a backward
     grad_bottoms = None        # indices of bottoms a gradient can flow to; None: all
     inplace = False            # may run with tops == bottoms
+    state_attrs = ()           # runtime attributes a snapshot keeps (data positions, generators)
 
     def _kind(self):
         return f"layer type {type(self).__name__}"

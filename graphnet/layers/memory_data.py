@@ -36,6 +36,7 @@ class MemoryData(Layer):
     n_tops = (1, None)
     is_source = True
     differentiable = False
+    state_attrs = ("epoch", "cursor", "order", "rng")
 
     def validate(self):
         super().validate()

@@ -1,0 +1,1 @@
+"""Reading and writing files: snapshots, statistics, datasets."""

@@ -1,0 +1,291 @@
+"""The solver: the training loop, regularization, clipping, snapshots and exact resume.
+
+    solver = Solver("sgd", lr_policy={"type": "inv", "base_lr": 0.01, "gamma": 1e-4, "power": 0.75},
+                    momentum=0.9, weight_decay=5e-4, max_iter=10000)
+    solver.add_coffee_break(TrainingSummary(), every_n_iter=100)
+    solver.solve(train_net, test_net)
+
+One iteration, in Caffe's order: clear the gradients; `iter_size` forward/backward passes
+(their gradients add up, then are averaged); clip by global norm; add weight decay
+(L2: lambda*w, as Caffe, not Mocha's 2*lambda*w; or L1: lambda*sign(w)), each scaled
+by the parameter's decay_mult; take the method's step with rate*lr_mult; apply max-norm
+constraints; count the iteration; take the coffee breaks that are due.
+"""
+
+import math
+import os
+import signal
+
+import numpy as np
+
+from ..coffee.breaks import CoffeeBreak, coffee_break
+from ..coffee.lounge import CoffeeLounge
+from ..errors import GraphnetError
+from ..io.snapshot import Snapshot, newest_snapshot, save_snapshot, snapshot_name
+from ..spec import Field, Spec, choice, integer, number, optional, short, text
+from .methods import method
+from .policies import lr_policy, momentum_policy
+
+
+class Solver(Spec):
+    """A training recipe (fields) and, while solving, the run's state."""
+    method = Field(method, "sgd", "sgd, nesterov, adam, adagrad, adadelta, rmsprop, or {type: ..., ...}")
+    lr_policy = Field(lr_policy, 0.01, "a number (fixed) or {type: inv, base_lr: ..., ...}")
+    momentum = Field(momentum_policy, 0.0, "a number (fixed) or {type: linear, ...}; sgd and nesterov")
+    weight_decay = Field(number(min=0), 0.0)
+    regularization = Field(choice("l2", "l1"), "l2")
+    max_iter = Field(integer(min=0), 1000)
+    iter_size = Field(integer(min=1), 1, "forward/backward passes whose gradients make one update")
+    clip_gradients = Field(optional(number(above=0)), None, "largest global L2 norm of the gradient")
+    run_dir = Field(optional(text), None, "snapshots and statistics; default snapshots/<net name>")
+
+    def __init__(self, method="sgd", params=None, **fields):
+        super().__init__(method=method, **{**(params or {}), **fields})
+        self.breaks = []
+        self.net = self.test_net = None
+
+    def _error(self, message, values, field=None):
+        return GraphnetError(message, field=f"solver: {field}" if field else "solver")
+
+    def add_coffee_break(self, coffee, every_n_iter=None, every_n_epoch=None):
+        """Take `coffee` every N iterations and/or epochs (Mocha's add_coffee_break)."""
+        changes = {k: v for k, v in (("every_n_iter", every_n_iter), ("every_n_epoch", every_n_epoch))
+                   if v is not None}
+        coffee = coffee_break(coffee)
+        self.breaks.append(coffee.replace(**changes) if changes else coffee)
+        if not (self.breaks[-1].every_n_iter or self.breaks[-1].every_n_epoch):
+            raise GraphnetError("needs every_n_iter or every_n_epoch",
+                                field=f"coffee break {type(coffee).__name__}")
+        return self.breaks[-1]
+
+    # --- solving ------------------------------------------------------------------------
+
+    def solve(self, net, test_net=None, *, resume=None, weights=None, netdef=None):
+        """Train `net` up to max_iter. resume: a snapshot path, or True for the newest one
+        in run_dir; weights: a snapshot whose parameters start the run (fine-tuning)."""
+        self.net, self.test_net, self.netdef = net, test_net, netdef or {}
+        self.directory = self.run_dir or os.path.join("snapshots", net.name)
+        self.iteration, self.loss, self.stopped = 0, float("nan"), None
+        self.state = {n: net.backend.zeros(net.param_data.shape) for n in self.method.state_names}
+        self._lr_mult, self._decay_mult = self._multipliers()
+        self._max_norms = [p for p in net.owned_params if p.max_norm]
+        if weights:
+            with Snapshot(weights) as snap:
+                missing = snap.load_params(net, exact=False)
+            print(f"weights from {weights}" + (f"; not there, kept as filled: {', '.join(missing)}"
+                                              if missing else ""), flush=True)
+        if resume:
+            self._restore(self._resume_path(resume))
+        self.learning_rate = self.lr_policy.rate(self.iteration)
+        self.lounge = CoffeeLounge(os.path.join(self.directory, "statistics.h5"))
+        self.lounge.load(up_to=self.iteration)
+        epoch = self.epoch
+        for coffee in self.breaks:
+            coffee.setup(self)
+        self._signal = None
+        previous = self._catch_signals()
+        try:
+            while self.iteration < self.max_iter and self.stopped is None:
+                self.step()
+                self.iteration += 1
+                self.lounge.record(self.iteration, "train/loss", self.loss)
+                self.lounge.record(self.iteration, "train/learning_rate", self.learning_rate)
+                new_epoch, epoch = self.epoch != epoch, self.epoch
+                for coffee in self.breaks:
+                    if coffee.due(self.iteration, epoch, new_epoch):
+                        coffee.run(self)
+                if self._signal:
+                    path = self.snapshot()
+                    self.stop(f"{self._signal} at iteration {self.iteration}: wrote {path}")
+            if any(type(b).__name__ == "Snapshot" for b in self.breaks):
+                self.snapshot()
+        finally:
+            for coffee in self.breaks:
+                coffee.finish(self)
+            self.lounge.save()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if self.stopped:
+            print(self.stopped, flush=True)
+        return self
+
+    def step(self):
+        """One update: gradients from iter_size passes, then regularize, clip and step."""
+        net, xp = self.net, self.net.backend.xp
+        net.clear_param_diffs()
+        total = 0.0
+        for _ in range(self.iter_size):
+            loss = net.forward()
+            if not math.isfinite(loss):
+                raise self._non_finite(loss)
+            net.backward()
+            total += loss
+        self.loss = total / self.iter_size
+        w, g = net.param_data, net.param_diff
+        if self.iter_size > 1:
+            g *= 1.0 / self.iter_size
+        if self.clip_gradients:
+            norm = float(xp.sqrt(xp.dot(g, g)))
+            if norm > self.clip_gradients:
+                g *= self.clip_gradients / norm
+        if self.weight_decay:
+            decay = self.weight_decay * self._decay_mult
+            g += decay * (w if self.regularization == "l2" else xp.sign(w))
+        self.learning_rate = self.lr_policy.rate(self.iteration)
+        momentum = self.momentum.momentum(self.iteration)
+        self.method.update(xp, w, g, self.learning_rate * self._lr_mult, momentum, self.state,
+                           self.iteration)
+        for param in self._max_norms:
+            rows = param.data.reshape(param.shape[0], -1)
+            norms = xp.sqrt((rows * rows).sum(axis=1, keepdims=True))
+            rows *= xp.minimum(1, param.max_norm / xp.maximum(norms, 1e-12))
+
+    def _multipliers(self):
+        """Per-element lr and decay multipliers of the flat parameters; scalars where uniform."""
+        params = self.net.owned_params
+        lrs = [0.0 if p.frozen else p.lr_mult for p in params]
+        decays = [p.decay_mult for p in params]
+
+        def flat(values):
+            if len(set(values)) <= 1:
+                return values[0] if values else 1.0
+            return self.net.backend.asarray(np.concatenate(
+                [np.full(math.prod(p.shape), v) for p, v in zip(params, values)]))
+        return flat(lrs), flat(decays)
+
+    def _non_finite(self, loss):
+        where = "no layer output is non-finite (a loss weight?)"
+        for layer in self.net.layers:
+            bad = [t for t in layer.tops
+                   if not bool(self.net.backend.xp.isfinite(self.net.blobs[t].data).all())]
+            if bad:
+                where = f"the first non-finite output is top '{bad[0]}' of layer '{layer.name}'"
+                break
+        last = newest_snapshot(self.directory)
+        return GraphnetError(f"loss is {loss} at iteration {self.iteration + 1}: {where}; "
+                             + (f"the last good snapshot is {last}" if last else "no snapshot was written"),
+                             net=self.net.name)
+
+    # --- coffee-break services ----------------------------------------------------------
+
+    @property
+    def epoch(self):
+        """The epoch of the train net's first data layer that counts epochs (0 if none does)."""
+        for layer in self.net.layers:
+            if hasattr(layer, "epoch"):
+                return layer.epoch
+        return 0
+
+    def stop(self, reason):
+        """End solving after this iteration, saying why."""
+        self.stopped = reason
+
+    def validate(self):
+        """One epoch of the test net; returns {statistic: value} and records val/<statistic>."""
+        net = self.test_net
+        net.reset_statistics()
+        counters = [l for l in net.layers if hasattr(l, "epoch")]
+        start = counters[0].epoch if counters else None
+        net.forward()
+        while counters and counters[0].epoch == start:
+            net.forward()
+        stats = net.statistics()
+        for key, value in stats.items():
+            self.lounge.record(self.iteration, f"val/{key}", value)
+        observe = getattr(self.lr_policy, "observe", None)
+        if observe is not None:
+            key = self.lr_policy.key
+            if key not in stats:
+                raise GraphnetError(f"key '{key}' is not a statistic of the test net; it has "
+                                    f"{', '.join(stats)}", field="solver: lr_policy: key")
+            if observe(stats[key]):
+                self._reload_last_good()
+        return stats
+
+    def _reload_last_good(self):
+        path = newest_snapshot(self.directory)
+        if path is None:
+            return
+        with Snapshot(path) as snap:
+            snap.load_params(self.net)
+            for name, array in self.state.items():
+                array[...] = self.net.backend.asarray(snap.solver_arrays[name])
+        print(f"validation got worse: reloaded {path}, learning rate now "
+              f"{self.lr_policy.rate(self.iteration):.4g}", flush=True)
+
+    def snapshot(self, name=None):
+        """Write a snapshot into the run directory; returns its path."""
+        path = os.path.join(self.directory, name or snapshot_name(self.iteration))
+        nets = {"test": self.test_net} if self.test_net is not None else {}
+        save_snapshot(path, self.net, iteration=self.iteration, epoch=self.epoch,
+                      solver_attrs={"method": self.method.type, "lr_policy": self.lr_policy.state(),
+                                    "momentum": self.momentum.state(), "netdef": self.netdef},
+                      solver_arrays=self.state, nets=nets, netdef=self.netdef)
+        return path
+
+    def _resume_path(self, resume):
+        if resume is True:
+            path = newest_snapshot(self.directory)
+            if path is None:
+                raise GraphnetError(f"no snapshot in {self.directory} to resume from", field="--resume")
+            return path
+        return str(resume)
+
+    def _restore(self, path):
+        with Snapshot(path) as snap:
+            if snap.solver_attrs.get("method") != self.method.type:
+                raise GraphnetError(f"was written by method {snap.solver_attrs.get('method')}, "
+                                    f"but the solver now uses {self.method.type}", file=path)
+            for line in describe_changes(snap.solver_attrs.get("netdef", {}), self.netdef):
+                print(f"resuming with a changed netdef: {line}", flush=True)
+            snap.load_params(self.net)
+            for name, array in self.state.items():
+                if name not in snap.solver_arrays or snap.solver_arrays[name].shape != array.shape:
+                    raise GraphnetError(f"has no solver state '{name}' for these parameters", file=path)
+                array[...] = self.net.backend.asarray(snap.solver_arrays[name])
+            self.iteration = snap.iteration
+            self.lr_policy.load_state(snap.solver_attrs.get("lr_policy", {}))
+            self.momentum.load_state(snap.solver_attrs.get("momentum", {}))
+            self.net.backend.set_rng_state(snap.rng_state)
+            nets = {"train": self.net}
+            if self.test_net is not None:
+                nets["test"] = self.test_net
+            snap.load_positions(nets)
+        print(f"resumed from {path} at iteration {self.iteration}", flush=True)
+
+    def _catch_signals(self):
+        """SIGINT and SIGTERM end the run after this iteration, with a snapshot; twice aborts."""
+        def handler(signum, frame):
+            if self._signal:
+                raise KeyboardInterrupt
+            self._signal = signal.Signals(signum).name
+        previous = {}
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        return previous
+
+
+def describe_changes(old, new):
+    """Lines saying what differs between two netdef records ({section: {name: {field: text}}})."""
+    lines = []
+    for section in sorted(set(old) | set(new)):
+        a, b = old.get(section, {}), new.get(section, {})
+        for name in sorted(set(a) | set(b)):
+            if name not in b:
+                lines.append(f"{section} '{name}' is gone")
+            elif name not in a:
+                lines.append(f"{section} '{name}' is new")
+            else:
+                for key in sorted(set(a[name]) | set(b[name])):
+                    if a[name].get(key) != b[name].get(key):
+                        lines.append(f"{section} '{name}': {key}: {a[name].get(key)} -> {b[name].get(key)}")
+    return lines
+
+
+def netdef_record(net, solver):
+    """What a snapshot remembers of the netdef, to tell a resumed run what changed."""
+    layers = {l.name: {k: short(v) for k, v in l.spec.items()} for l in net.layers}
+    return {"layer": layers, "solver": {"solver": {k: short(v) for k, v in solver.spec.items()}}}
