@@ -6,9 +6,11 @@ import sys
 from .errors import GraphnetError
 
 
-def _net_arguments(parser):
+def _net_arguments(parser, phase=True):
     parser.add_argument("netdef", help="the netdef YAML file")
-    parser.add_argument("--phase", choices=("train", "test"), default="train")
+    if phase:
+        parser.add_argument("--phase", choices=("train", "test"), default="train")
+    parser.add_argument("--seed", type=int, default=None, help="override the netdef's seed")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a netdef value, e.g. layers.ip1.output_dim=10 (repeatable)")
     parser.add_argument("--backend", choices=("numpy", "cupy"), default=None)
@@ -19,8 +21,46 @@ def info(args):
     from .net import Net
     from .summary import describe
     net = Net.from_yaml(args.netdef, phase=args.phase, backend=args.backend, dtype=args.dtype,
-                        overrides=args.overrides)
+                        overrides=args.overrides, seed=args.seed)
     print(describe(net))
+
+
+def _net(args, netdef, phase, share_with=None):
+    from .net import Net
+    return Net(netdef.name, netdef.layers, phase=phase, share_with=share_with,
+               backend=args.backend or netdef.backend, dtype=args.dtype or netdef.dtype,
+               seed=netdef.seed if args.seed is None else args.seed)
+
+
+def solve(args):
+    import time
+    from .netdef import load_netdef
+    from .solver import Solver
+    from .solver.solver import netdef_record
+    if args.resume and args.weights:
+        raise GraphnetError("give --resume to continue a run or --weights to start from "
+                            "other weights, not both", field="--weights")
+    netdef = load_netdef(args.netdef, args.overrides)
+    solver = Solver.from_netdef(netdef)
+    train = _net(args, netdef, "train")
+    validates = any(type(b).__name__ == "ValidationPerformance" for b in solver.breaks)
+    test = _net(args, netdef, "test", share_with=train) if validates or hasattr(
+        solver.lr_policy, "observe") else None
+    start = time.perf_counter()
+    solver.solve(train, test, resume=args.resume, weights=args.weights,
+                 netdef=netdef_record(train, solver))
+    print(f"{netdef.name}: {solver.iteration} iterations in {time.perf_counter() - start:.1f} s, "
+          f"loss {solver.loss:.6g}; run directory {solver.directory}", flush=True)
+
+
+def test(args):
+    from .io.snapshot import Snapshot
+    from .netdef import load_netdef
+    net = _net(args, load_netdef(args.netdef, args.overrides), "test")
+    with Snapshot(args.weights) as snap:
+        snap.load_params(net)
+    for key, value in net.forward_epoch().items():
+        print(f"{key} {value:.6g}")
 
 
 def parser():
@@ -29,6 +69,18 @@ def parser():
     cmd = commands.add_parser("info", help="print the layers, blob shapes, parameters and memory of a net")
     _net_arguments(cmd)
     cmd.set_defaults(run=info)
+
+    cmd = commands.add_parser("solve", aliases=["train"], help="train a net with its solver and coffee breaks")
+    _net_arguments(cmd, phase=False)
+    cmd.add_argument("--resume", nargs="?", const=True, default=None, metavar="SNAPSHOT",
+                     help="continue from SNAPSHOT, or from the newest snapshot of this run")
+    cmd.add_argument("--weights", metavar="SNAPSHOT", help="start from these parameters (fine-tune)")
+    cmd.set_defaults(run=solve)
+
+    cmd = commands.add_parser("test", help="one epoch of the test net; prints every statistic")
+    _net_arguments(cmd, phase=False)
+    cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
+    cmd.set_defaults(run=test)
     return top
 
 

@@ -359,6 +359,17 @@ class Net:
             if not any(param is p for p in self.owned_params):
                 param.diff[...] = 0
 
+    def forward_epoch(self):
+        """Forward until the first data layer that counts epochs has served one whole epoch;
+        returns the statistics of that epoch (one forward if no layer counts epochs)."""
+        self.reset_statistics()
+        counters = [l for l in self.layers if hasattr(l, "epoch")]
+        start = counters[0].epoch if counters else None
+        self.forward()
+        while counters and counters[0].epoch == start:
+            self.forward()
+        return self.statistics()
+
     def statistics(self):
         """Each loss and statistic top, averaged over the samples seen since the last reset."""
         return {name: total / self._stat_counts[name] for name, total in self._stat_sums.items()}

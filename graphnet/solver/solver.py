@@ -47,6 +47,24 @@ class Solver(Spec):
     def _error(self, message, values, field=None):
         return GraphnetError(message, field=f"solver: {field}" if field else "solver")
 
+    @classmethod
+    def from_netdef(cls, netdef):
+        """The solver and coffee breaks a netdef's `solver:` and `coffee_breaks:` describe."""
+        section = dict(netdef.solver)
+        lines = getattr(netdef.solver, "key_lines", {})
+        try:
+            solver = cls(**section)
+        except GraphnetError as err:
+            key = (err.field or "").split(": ")[-1]
+            raise err.locate(file=netdef.path, line=lines.get(key)) from None
+        for i, entry in enumerate(netdef.coffee_breaks):
+            try:
+                solver.add_coffee_break(entry)
+            except GraphnetError as err:
+                line = getattr(netdef.coffee_breaks, "item_lines", [None] * (i + 1))[i]
+                raise err.locate(file=netdef.path, line=line) from None
+        return solver
+
     def add_coffee_break(self, coffee, every_n_iter=None, every_n_epoch=None):
         """Take `coffee` every N iterations and/or epochs (Mocha's add_coffee_break)."""
         changes = {k: v for k, v in (("every_n_iter", every_n_iter), ("every_n_epoch", every_n_epoch))
@@ -182,14 +200,7 @@ class Solver(Spec):
 
     def validate(self):
         """One epoch of the test net; returns {statistic: value} and records val/<statistic>."""
-        net = self.test_net
-        net.reset_statistics()
-        counters = [l for l in net.layers if hasattr(l, "epoch")]
-        start = counters[0].epoch if counters else None
-        net.forward()
-        while counters and counters[0].epoch == start:
-            net.forward()
-        stats = net.statistics()
+        stats = self.test_net.forward_epoch()
         for key, value in stats.items():
             self.lounge.record(self.iteration, f"val/{key}", value)
         observe = getattr(self.lr_policy, "observe", None)
