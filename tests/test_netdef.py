@@ -193,7 +193,8 @@ def test_yaml_and_python_nets_have_equal_specs_and_identical_outputs():
     netdef = load_netdef("netdefs/xor.yaml")
     python_specs = [l.spec for l in in_python.layers]
     assert [l.spec for l in from_yaml.layers] == python_specs
-    assert [type(l) for l in netdef.layers if l.phase != "test"] == [type(l) for l in in_python.layers]
+    written = [type(l).__name__ for l in in_python.layers if type(l).__name__ != "Split"]
+    assert [type(l).__name__ for l in netdef.layers if l.phase != "test"] == written
     for _ in range(3):
         assert from_yaml.forward_backward() == in_python.forward_backward()
         for name in from_yaml.blobs:

@@ -39,6 +39,14 @@ def newest_snapshot(run_dir):
     return os.path.join(run_dir, max(found)[1]) if found else None
 
 
+def remove_partial_files(run_dir):
+    """Delete what an interrupted write left behind (files named *.tmp<pid>)."""
+    if os.path.isdir(run_dir):
+        for name in os.listdir(run_dir):
+            if re.search(r"\.tmp\d+$", name):
+                os.remove(os.path.join(run_dir, name))
+
+
 def _write_value(group, name, value, to_host):
     if isinstance(value, np.random.Generator):
         group.attrs[name] = "generator:" + json.dumps(value.bit_generator.state)

@@ -21,7 +21,8 @@ import numpy as np
 from ..coffee.breaks import CoffeeBreak, coffee_break
 from ..coffee.lounge import CoffeeLounge
 from ..errors import GraphnetError
-from ..io.snapshot import Snapshot, newest_snapshot, save_snapshot, snapshot_name
+from ..io.snapshot import (Snapshot, newest_snapshot, remove_partial_files, save_snapshot,
+                           snapshot_name)
 from ..spec import Field, Spec, choice, integer, number, optional, short, text
 from .methods import method
 from .policies import lr_policy, momentum_policy
@@ -95,6 +96,7 @@ class Solver(Spec):
         if resume:
             self._restore(self._resume_path(resume))
         self.learning_rate = self.lr_policy.rate(self.iteration)
+        remove_partial_files(self.directory)
         self.lounge = CoffeeLounge(os.path.join(self.directory, "statistics.h5"))
         self.lounge.load(up_to=self.iteration)
         epoch = self.epoch
@@ -115,7 +117,8 @@ class Solver(Spec):
                 if self._signal:
                     path = self.snapshot()
                     self.stop(f"{self._signal} at iteration {self.iteration}: wrote {path}")
-            if any(type(b).__name__ == "Snapshot" for b in self.breaks):
+            if any(type(b).__name__ == "Snapshot" for b in self.breaks) and not os.path.exists(
+                    os.path.join(self.directory, snapshot_name(self.iteration))):
                 self.snapshot()
         finally:
             for coffee in self.breaks:

@@ -1,0 +1,25 @@
+"""BinaryAccuracy: the fraction of predictions on the same side of a threshold as the label."""
+
+from ..spec import Field, number
+from .base import Statistic, register
+from .square_loss import check_same_shape
+
+
+@register
+class BinaryAccuracy(Statistic):
+    """Right where (prediction > threshold) == (label > threshold), element by element.
+
+    Threshold 0.5 suits probabilities and 0/1 labels; use 0 for scores and -1/1 labels.
+
+        - {name: accuracy, type: BinaryAccuracy, bottoms: [score, label], threshold: 0}
+    """
+    threshold = Field(number(), 0.5, "the boundary between the two classes")
+
+    def setup(self, bottom_shapes):
+        check_same_shape(self, bottom_shapes)
+        return [()]
+
+    def forward(self, bottoms, tops):
+        p, y = bottoms[0].data, bottoms[1].data
+        tops[0].data[...] = ((p > self.threshold) == (y > self.threshold)).sum()
+        tops[0].data /= p.size

@@ -1,0 +1,117 @@
+"""SoftmaxLoss: cross-entropy of softmax scores against class labels (Caffe's SoftmaxWithLoss).
+
+Also the pieces shared by the layers that read (class scores, class labels): the label
+shape check, the class-label view of both arrays, and the per-position weights.
+"""
+
+import math
+
+from ..spec import Field, choice, integer, list_of, number, optional
+from .base import Loss, register
+
+NORMALIZATIONS = ("valid", "batch_size", "full", "none")
+
+
+def check_class_labels(layer, bottom_shapes):
+    """Setup for (scores with classes along `layer.axis`, labels): returns the axis and C.
+
+    The label is the prediction's shape without the class axis, or with it of size 1.
+    """
+    pred, label = (tuple(s) for s in bottom_shapes[:2])
+    axis = layer.axis + len(pred) if layer.axis < 0 else layer.axis
+    if not 0 < axis < len(pred):
+        raise layer.error(f"must name a class axis of prediction '{layer.bottoms[0]}' of shape "
+                          f"{pred} other than the batch axis 0, got {layer.axis}", "axis")
+    without = pred[:axis] + pred[axis + 1:]
+    if label not in (without, pred[:axis] + (1,) + pred[axis + 1:]):
+        raise layer.error(f"label '{layer.bottoms[1]}' is {label}, but prediction "
+                          f"'{layer.bottoms[0]}' is {pred} with classes along axis {axis}: "
+                          f"the label must be {without} or {pred[:axis] + (1,) + pred[axis + 1:]}",
+                          "bottoms")
+    return axis, pred[axis]
+
+
+def class_view(layer, scores, labels):
+    """Scores as (outer, C, inner), labels as integers (outer, inner), and the valid positions.
+
+    Ignored positions get label 0 so they can still index; a label outside 0..C-1 is an error.
+    """
+    xp, axis = layer.xp, layer.class_axis
+    x = scores.reshape(math.prod(scores.shape[:axis]), scores.shape[axis], -1)
+    y = labels.reshape(x.shape[0], x.shape[2]).astype(xp.int64)
+    valid = y != layer.ignore_label if layer.ignore_label is not None else xp.ones(y.shape, bool)
+    bad = valid & ((y < 0) | (y >= x.shape[1]))
+    if bad.any():
+        value = float(labels.reshape(y.shape)[bad][0])
+        raise layer.error(f"labels must be class indices 0 to {x.shape[1] - 1}, got {value:g} "
+                          f"in '{layer.bottoms[1]}'", "bottoms")
+    return x, xp.where(valid, y, 0), valid
+
+
+class ClassLoss(Loss):
+    """A loss on class scores and labels: per position, w[y] / normalizer (0 if ignored)."""
+    axis = Field(integer(), 1, "the prediction's axis that holds the classes")
+    class_weights = Field(optional(list_of(number(min=0))), None,
+                          "one weight per class: scales the loss of the positions with that label")
+    ignore_label = Field(optional(integer()), None,
+                         "positions with this label add nothing to the loss and are not counted")
+    normalization = Field(choice(*NORMALIZATIONS), "valid",
+                          "divide the sum by: valid (non-ignored positions), batch_size, "
+                          "full (all positions) or none")
+
+    def setup(self, bottom_shapes):
+        self.check_batch(bottom_shapes)
+        self.class_axis, n_class = check_class_labels(self, bottom_shapes)
+        if self.class_weights is not None and len(self.class_weights) != n_class:
+            raise self.error(f"needs one weight per class: prediction '{self.bottoms[0]}' "
+                             f"{tuple(bottom_shapes[0])} has {n_class} classes along axis "
+                             f"{self.class_axis}, got {len(self.class_weights)} weights",
+                             "class_weights")
+        self._class_weights = (None if self.class_weights is None
+                               else self.backend.asarray(self.class_weights))
+        return [()]
+
+    def position_weights(self, scores, labels):
+        """(x, y, w): the class view of scores and labels, and each position's weight."""
+        x, y, valid = class_view(self, scores, labels)
+        dtype = scores.dtype
+        w = valid.astype(dtype) if self._class_weights is None else self._class_weights[y] * valid
+        if self.normalization == "valid":
+            w /= self.xp.maximum(valid.sum(), 1).astype(dtype)
+        elif self.normalization == "batch_size":
+            w /= dtype.type(scores.shape[0])
+        elif self.normalization == "full":
+            w /= dtype.type(y.size)
+        return x, y, w
+
+
+@register
+class SoftmaxLoss(ClassLoss):
+    """-log softmax(x)[y] summed over positions, weighted by class and normalized.
+
+    Prediction (N, C, ...) holds scores with the classes along `axis`; the label, shaped
+    (N, ...) or (N, 1, ...), holds class indices 0..C-1. Same as Softmax followed by
+    MultinomialLogisticLoss, but stable for any scores.
+
+        - {name: loss, type: SoftmaxLoss, bottoms: [ip2, label], ignore_label: 255,
+           class_weights: [1, 1, 4]}
+    """
+
+    def forward(self, bottoms, tops):
+        xp = self.xp
+        x, self._y, self._w = self.position_weights(bottoms[0].data, bottoms[1].data)
+        # log softmax = x - max - log sum exp(x - max): no overflow, no log(0)
+        shifted = x - x.max(axis=1, keepdims=True)
+        log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        log_prob = shifted - log_sum
+        log_prob_y = xp.take_along_axis(log_prob, self._y[:, None], 1)[:, 0]
+        tops[0].data[...] = -(self._w * log_prob_y).sum()
+        self._prob = xp.exp(log_prob)
+
+    def backward(self, tops, propagate_down, bottoms):
+        if propagate_down[0]:
+            # dL/dx_c = w[y] (softmax_c - [c == y]) / normalizer, times the loss weight
+            classes = self.xp.arange(self._prob.shape[1])[:, None]
+            grad = self._prob - (classes == self._y[:, None])
+            grad *= self._w[:, None] * tops[0].diff
+            bottoms[0].diff[...] = grad.reshape(bottoms[0].diff.shape)
