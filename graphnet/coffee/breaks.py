@@ -99,7 +99,7 @@ class ValidationPerformance(CoffeeBreak):
         self.best, self.since_best = None, 0
 
     def run(self, solver):
-        stats = solver.validate()
+        stats = solver.run_validation()
         print(f"validation at iter {solver.iteration}: "
               + ", ".join(f"{k} {v:.6g}" for k, v in stats.items()), flush=True)
         if self.key is None:

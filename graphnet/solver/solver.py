@@ -85,7 +85,10 @@ class Solver(Spec):
         self.net, self.test_net, self.netdef = net, test_net, netdef or {}
         self.directory = self.run_dir or os.path.join("snapshots", net.name)
         self.iteration, self.loss, self.stopped = 0, float("nan"), None
-        self.state = {n: net.backend.zeros(net.param_data.shape) for n in self.method.state_names}
+        kept = list(self.method.state_names)
+        if hasattr(self.lr_policy, "observe"):  # the last good point, to go back to when validation worsens
+            kept += ["best_params"] + [f"best_{n}" for n in self.method.state_names]
+        self.state = {n: net.backend.zeros(net.param_data.shape) for n in kept}
         self._lr_mult, self._decay_mult = self._multipliers()
         self._max_norms = [p for p in net.owned_params if p.max_norm]
         if weights:
@@ -201,7 +204,7 @@ class Solver(Spec):
         """End solving after this iteration, saying why."""
         self.stopped = reason
 
-    def validate(self):
+    def run_validation(self):
         """One epoch of the test net; returns {statistic: value} and records val/<statistic>."""
         stats = self.test_net.forward_epoch()
         for key, value in stats.items():
@@ -212,20 +215,18 @@ class Solver(Spec):
             if key not in stats:
                 raise GraphnetError(f"key '{key}' is not a statistic of the test net; it has "
                                     f"{', '.join(stats)}", field="solver: lr_policy: key")
-            if observe(stats[key]):
-                self._reload_last_good()
+            worse = observe(stats[key])
+            pairs = [("best_params", self.net.param_data)] + [
+                (f"best_{n}", self.state[n]) for n in self.method.state_names]
+            for name, live in pairs:
+                if worse:
+                    live[...] = self.state[name]
+                else:
+                    self.state[name][...] = live
+            if worse:
+                print(f"validation {key} got worse: back to the parameters of the best validation, "
+                      f"learning rate now {self.lr_policy.rate(self.iteration):.4g}", flush=True)
         return stats
-
-    def _reload_last_good(self):
-        path = newest_snapshot(self.directory)
-        if path is None:
-            return
-        with Snapshot(path) as snap:
-            snap.load_params(self.net)
-            for name, array in self.state.items():
-                array[...] = self.net.backend.asarray(snap.solver_arrays[name])
-        print(f"validation got worse: reloaded {path}, learning rate now "
-              f"{self.lr_policy.rate(self.iteration):.4g}", flush=True)
 
     def snapshot(self, name=None):
         """Write a snapshot into the run directory; returns its path."""

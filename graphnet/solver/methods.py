@@ -1,0 +1,208 @@
+"""Update rules: one step of a method on the flat array of all parameters (Caffe's solvers).
+
+In a solver section a method is a name, or a mapping with its hyper-parameters:
+
+    method: adam
+    method: {type: rmsprop, rho: 0.9}
+
+`update(xp, data, grad, lr, momentum, state, t)` changes `data` in place. `grad` is the
+normalized, regularized gradient and serves as scratch space; `lr` is the rate times each
+element's lr_mult (a float or a flat array); `state` holds one flat array per name in
+`state_names`, zeros at the start; `t` counts the updates applied before this one. Every
+step is written with in-place operations in the dtype of `data`; the few methods that need
+a second temporary keep one scratch array between steps.
+"""
+
+import math
+
+from ..errors import GraphnetError, did_you_mean
+from ..spec import Field, Spec, number
+
+METHODS = {}
+
+
+def register_method(name):
+    def register(cls):
+        METHODS[name] = cls
+        cls.type = name
+        return cls
+    return register
+
+
+class Method(Spec):
+    type = None
+    state_names = ()
+    uses_momentum = False   # whether the momentum policy means anything to this method
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        """One step, in place on `data` and `state`."""
+        raise NotImplementedError
+
+    def scratch(self, xp, like):
+        """A temporary array like `like`, kept between steps so a step allocates nothing."""
+        buffer = getattr(self, "_scratch", None)
+        fits = (isinstance(buffer, xp.ndarray) and buffer.shape == like.shape
+                and buffer.dtype == like.dtype)
+        if not fits:
+            buffer = self._scratch = xp.empty_like(like)
+        return buffer
+
+    def _error(self, message, values, field=None):
+        return GraphnetError(f"{field}: {message}" if field else message)
+
+    def _kind(self):
+        return f"method '{self.type}'"
+
+    def __repr__(self):
+        return f"{self.type}{super().__repr__()[len(type(self).__name__):]}"
+
+
+def method(value):
+    """Converter for a method field: a name, a mapping with a type, or a Method."""
+    if isinstance(value, Method):
+        return value
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict) or "type" not in value:
+        raise ValueError(f"must be a method name or a mapping with a type, got {value!r}")
+    fields = dict(value)
+    kind = str(fields.pop("type")).lower()
+    if kind not in METHODS:
+        raise ValueError(f"unknown method '{kind}'{did_you_mean(kind, METHODS)};"
+                         f" known: {', '.join(sorted(METHODS))}")
+    try:
+        return METHODS[kind](**fields)
+    except GraphnetError as err:
+        raise ValueError(str(err)) from None
+
+
+@register_method("sgd")
+class SGD(Method):
+    """Momentum SGD, as Caffe: V = momentum*V + lr*g; W -= V. `method: sgd`"""
+    state_names = ("history",)
+    uses_momentum = True
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        history = state["history"]
+        grad *= lr
+        history *= momentum
+        history += grad
+        data -= history
+
+
+@register_method("nesterov")
+class Nesterov(Method):
+    """Nesterov's accelerated gradient, as Caffe: V_old = V; V = momentum*V + lr*g;
+    W -= (1 + momentum)*V - momentum*V_old. `method: nesterov`"""
+    state_names = ("history",)
+    uses_momentum = True
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        history = state["history"]
+        grad *= lr
+        history *= momentum
+        history += grad
+        # (1 + mu)*V - mu*V_old = mu*V + lr*g, since mu*V_old = V - lr*g.
+        data -= grad
+        xp.multiply(history, momentum, out=grad)
+        data -= grad
+
+
+@register_method("adagrad")
+class AdaGrad(Method):
+    """H += g^2; W -= lr*g / (sqrt(H) + delta) (Duchi et al.; Caffe). `method: adagrad`"""
+    state_names = ("history",)
+    delta = Field(number(min=0), 1e-8, "added to the root, against division by zero")
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        history, tmp = state["history"], self.scratch(xp, data)
+        xp.multiply(grad, grad, out=tmp)
+        history += tmp
+        _divide_by_root(xp, grad, history, self.delta, tmp)
+        grad *= lr
+        data -= grad
+
+
+@register_method("rmsprop")
+class RMSProp(Method):
+    """H = rho*H + (1 - rho)*g^2; W -= lr*g / (sqrt(H) + delta) (Tieleman and Hinton; Caffe).
+
+        method: {type: rmsprop, rho: 0.99}
+    """
+    state_names = ("history",)
+    rho = Field(number(min=0, below=1), 0.99, "decay of the mean square (Caffe's rms_decay)")
+    delta = Field(number(min=0), 1e-8, "added to the root, against division by zero")
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        history, tmp = state["history"], self.scratch(xp, data)
+        _running_square(xp, history, grad, self.rho, tmp)
+        _divide_by_root(xp, grad, history, self.delta, tmp)
+        grad *= lr
+        data -= grad
+
+
+@register_method("adadelta")
+class AdaDelta(Method):
+    """Zeiler's AdaDelta in Caffe's form, the step scaled by lr (base_lr 1.0 is usual):
+    Eg = rho*Eg + (1 - rho)*g^2; u = g*sqrt((Edx + delta) / (Eg + delta));
+    Edx = rho*Edx + (1 - rho)*u^2; W -= lr*u.
+
+        method: {type: adadelta, rho: 0.95, delta: 1e-6}
+    """
+    state_names = ("history", "update_history")
+    rho = Field(number(min=0, below=1), 0.95, "decay of the mean squares")
+    delta = Field(number(above=0), 1e-6, "added under both roots")
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        history, update_history, tmp = state["history"], state["update_history"], self.scratch(xp, data)
+        _running_square(xp, history, grad, self.rho, tmp)
+        xp.add(history, self.delta, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        grad /= tmp
+        xp.add(update_history, self.delta, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        grad *= tmp                                   # grad is now u
+        _running_square(xp, update_history, grad, self.rho, tmp)
+        grad *= lr
+        data -= grad
+
+
+@register_method("adam")
+class Adam(Method):
+    """Kingma and Ba, as Caffe: m = beta1*m + (1 - beta1)*g; v = beta2*v + (1 - beta2)*g^2;
+    W -= lr * sqrt(1 - beta2^(t+1)) / (1 - beta1^(t+1)) * m / (sqrt(v) + delta).
+
+        method: {type: adam, beta1: 0.9, beta2: 0.999, delta: 1e-8}
+    """
+    state_names = ("m", "v")
+    beta1 = Field(number(min=0, below=1), 0.9, "decay of the mean gradient (Caffe's momentum)")
+    beta2 = Field(number(min=0, below=1), 0.999, "decay of the mean square (Caffe's momentum2)")
+    delta = Field(number(min=0), 1e-8, "added to the root, against division by zero")
+
+    def update(self, xp, data, grad, lr, momentum, state, t):
+        m, v, tmp = state["m"], state["v"], self.scratch(xp, data)
+        m *= self.beta1
+        xp.multiply(grad, 1.0 - self.beta1, out=tmp)
+        m += tmp
+        _running_square(xp, v, grad, self.beta2, tmp)
+        xp.sqrt(v, out=tmp)
+        tmp += self.delta
+        xp.divide(m, tmp, out=tmp)
+        tmp *= lr
+        tmp *= math.sqrt(1.0 - self.beta2 ** (t + 1)) / (1.0 - self.beta1 ** (t + 1))
+        data -= tmp
+
+
+def _running_square(xp, mean, grad, rho, tmp):
+    """mean = rho*mean + (1 - rho)*grad^2, in place; tmp is overwritten."""
+    xp.multiply(grad, grad, out=tmp)
+    tmp *= 1.0 - rho
+    mean *= rho
+    mean += tmp
+
+
+def _divide_by_root(xp, grad, square, delta, tmp):
+    """grad /= sqrt(square) + delta, in place; tmp is overwritten."""
+    xp.sqrt(square, out=tmp)
+    tmp += delta
+    grad /= tmp
