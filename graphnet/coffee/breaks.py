@@ -78,11 +78,13 @@ class TrainingSummary(CoffeeBreak):
 @_register
 class ValidationPerformance(CoffeeBreak):
     """One full epoch of the test net (which shares the train net's parameters); every statistic
-    is reported and recorded as `val/<top>`.
+    is reported and recorded as `val/<top>`. In Python, as in Mocha:
+    `solver.add_coffee_break(ValidationPerformance(net=test_net), every_n_iter=1000)`.
 
     With `key` (a statistic), `keep_best` writes `best.h5` in the run directory whenever it
     improves, and `patience` stops training after that many validations without improvement.
     """
+    net = Field(None, None, "the test net (Python only); default: the solver's test net")
     key = Field(optional(text), None, "the statistic that decides 'better', e.g. accuracy")
     higher_better = Field(optional(boolean), None, "default: true unless the key names a loss")
     keep_best = Field(boolean, False)
@@ -93,13 +95,14 @@ class ValidationPerformance(CoffeeBreak):
             raise ValueError("keep_best and patience need a key (the statistic to watch)")
 
     def setup(self, solver):
-        if solver.test_net is None:
+        self.test_net = self.net or solver.test_net
+        if self.test_net is None:
             raise GraphnetError("ValidationPerformance needs a test net (layers of phase test)",
                                 field="coffee_breaks")
         self.best, self.since_best = None, 0
 
     def run(self, solver):
-        stats = solver.run_validation()
+        stats = solver.run_validation(self.test_net)
         print(f"validation at iter {solver.iteration}: "
               + ", ".join(f"{k} {v:.6g}" for k, v in stats.items()), flush=True)
         if self.key is None:

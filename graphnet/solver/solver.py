@@ -82,7 +82,8 @@ class Solver(Spec):
     def solve(self, net, test_net=None, *, resume=None, weights=None, netdef=None):
         """Train `net` up to max_iter. resume: a snapshot path, or True for the newest one
         in run_dir; weights: a snapshot whose parameters start the run (fine-tuning)."""
-        self.net, self.test_net, self.netdef = net, test_net, netdef or {}
+        given = [b.net for b in self.breaks if getattr(b, "net", None) is not None]
+        self.net, self.test_net, self.netdef = net, test_net or (given or [None])[0], netdef or {}
         self.directory = self.run_dir or os.path.join("snapshots", net.name)
         self.iteration, self.loss, self.stopped = 0, float("nan"), None
         kept = list(self.method.state_names)
@@ -204,9 +205,9 @@ class Solver(Spec):
         """End solving after this iteration, saying why."""
         self.stopped = reason
 
-    def run_validation(self):
+    def run_validation(self, test_net=None):
         """One epoch of the test net; returns {statistic: value} and records val/<statistic>."""
-        stats = self.test_net.forward_epoch()
+        stats = (test_net or self.test_net).forward_epoch()
         for key, value in stats.items():
             self.lounge.record(self.iteration, f"val/{key}", value)
         observe = getattr(self.lr_policy, "observe", None)

@@ -95,6 +95,7 @@ def test_weights_fine_tune_from_a_snapshot(tmp_path):
     np.testing.assert_array_equal(net.param_data, trained.param_data)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_non_finite_loss_names_the_first_bad_layer(tmp_path):
     layers = [MemoryData(name="data", tops=["x", "y"], batch_size=10,
                          source={"type": "linear", "n": 10, "dim": 3}),
