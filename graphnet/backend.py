@@ -93,6 +93,11 @@ class Backend:
         device_rng = self.xp.random.default_rng(int(self.rng.integers(2**63)))
         return device_rng.standard_normal(shape, dtype=self.dtype)
 
+    def synchronize(self):
+        """Wait for the device to finish what it was given (for timing); nothing on NumPy."""
+        if self.name == "cupy":
+            self.xp.cuda.Device().synchronize()
+
     def rng_state(self):
         """The generator's state as plain data (dicts and ints): safe to store and reload."""
         return self.rng.bit_generator.state

@@ -63,6 +63,14 @@ def test(args):
         print(f"{key} {value:.6g}")
 
 
+def time_command(args):
+    from .net import Net
+    from .timing import describe_timing
+    net = Net.from_yaml(args.netdef, phase=args.phase, backend=args.backend, dtype=args.dtype,
+                        overrides=args.overrides, seed=args.seed)
+    print(describe_timing(net, args.iterations))
+
+
 def parser():
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -76,6 +84,11 @@ def parser():
                      help="continue from SNAPSHOT, or from the newest snapshot of this run")
     cmd.add_argument("--weights", metavar="SNAPSHOT", help="start from these parameters (fine-tune)")
     cmd.set_defaults(run=solve)
+
+    cmd = commands.add_parser("time", help="per-layer forward and backward milliseconds, and images per second")
+    _net_arguments(cmd)
+    cmd.add_argument("--iterations", type=int, default=50)
+    cmd.set_defaults(run=time_command)
 
     cmd = commands.add_parser("test", help="one epoch of the test net; prints every statistic")
     _net_arguments(cmd, phase=False)

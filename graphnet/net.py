@@ -8,6 +8,7 @@ share the parameters, and work out which layers need a backward pass.
 import copy
 import heapq
 import math
+import time
 
 from .backend import get_backend
 from .blob import Blob, Param
@@ -303,19 +304,23 @@ class Net:
 
     # --- running ------------------------------------------------------------------------
 
-    def forward(self, sources=True):
+    def forward(self, sources=True, timings=None):
         """Run every layer forward; returns the loss, the weighted sum of the loss tops.
 
-        With sources=False, data and input layers keep their tops as they are.
+        With sources=False, data and input layers keep their tops as they are. A `timings`
+        dict gathers each layer's seconds: {name: [forward, backward]}.
         """
         xp, loss = self.backend.xp, 0.0
         for layer, bottoms, tops, neuron, weighted, stats in self._steps:
             if layer.is_source and not sources:
                 continue
+            start = timings is not None and self._clock()
             layer.forward(bottoms, tops)
             if neuron is not None:
                 for top in tops:
                     neuron.forward(xp, top.data, top.data)
+            if timings is not None:
+                timings.setdefault(layer.name, [0.0, 0.0])[0] += self._clock() - start
             for blob, weight in weighted:
                 loss += weight * float(blob.data.sum())
             if stats:
@@ -326,7 +331,7 @@ class Net:
         self.loss = loss
         return loss
 
-    def backward(self, top_diffs=None):
+    def backward(self, top_diffs=None, timings=None):
         """Back-propagate the loss; parameter gradients are added to their diffs.
 
         `top_diffs` ({blob: array}) seeds those blobs' gradients instead of the loss
@@ -341,10 +346,17 @@ class Net:
         for layer, bottoms, tops, neuron, weighted, stats in reversed(self._steps):
             if not layer.need_backward:
                 continue
+            start = timings is not None and self._clock()
             if neuron is not None:
                 for top in tops:
                     neuron.backward(xp, top.data, top.diff, top.diff)
             layer.backward(tops, layer.propagate, bottoms)
+            if timings is not None:
+                timings.setdefault(layer.name, [0.0, 0.0])[1] += self._clock() - start
+
+    def _clock(self):
+        self.backend.synchronize()
+        return time.perf_counter()
 
     def forward_backward(self):
         """Clear parameter gradients, run forward and backward; returns the loss."""

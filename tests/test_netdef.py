@@ -212,3 +212,10 @@ def test_info_prints_the_table(capsys):
         assert any(all(word in line for word in row) for line in out.splitlines()), row
     assert main(["info", "netdefs/xor.yaml", "--phase", "test"]) == 0
     assert "(512, 4)" in capsys.readouterr().out
+
+
+def test_time_prints_per_layer_milliseconds(capsys):
+    assert main(["time", "netdefs/xor.yaml", "--iterations", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "forward ms" in out and "backward ms" in out and "images per second" in out
+    assert any(line.startswith("hid ") and "InnerProduct" in line for line in out.splitlines())
