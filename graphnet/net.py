@@ -6,7 +6,6 @@ share the parameters, and work out which layers need a backward pass.
 """
 
 import copy
-import heapq
 import math
 import time
 
@@ -14,23 +13,8 @@ from .backend import get_backend
 from .blob import Blob, Param
 from .errors import GraphnetError, did_you_mean
 from .layers import Layer
-from .layers.split import Split
 from .layers.neurons import Identity
-
-
-def _meets(rule, phase, stages, level):
-    return ((rule.get("phase") in (None, phase))
-            and rule.get("min_level", level) <= level <= rule.get("max_level", level)
-            and all(s in stages for s in rule.get("stage", ()))
-            and not any(s in stages for s in rule.get("not_stage", ())))
-
-
-def _included(layer, phase, stages, level):
-    if layer.phase not in (None, phase):
-        return False
-    if layer.include:
-        return any(_meets(r, phase, stages, level) for r in layer.include)
-    return not any(_meets(r, phase, stages, level) for r in layer.exclude)
+from .topology import included, insert_splits, sort_layers
 
 
 class Net:
@@ -56,14 +40,14 @@ class Net:
             if not isinstance(layer, Layer):
                 raise TypeError(f"net {name!r}: layers must be Layer objects, got {layer!r}")
         # Working copies: the user's layer objects stay plain specs, usable in other nets.
-        layers = [copy.copy(l) for l in layers if _included(l, phase, set(stages), level)]
+        layers = [copy.copy(l) for l in layers if included(l, phase, set(stages), level)]
         for layer in layers:
             layer.tops = list(layer.tops) or ([layer.name] if layer.is_loss or layer.has_stats else [])
             layer.bottoms = list(layer.bottoms)
         self._check_names(layers)
-        self.layers = self._sort(layers)
+        self.layers = sort_layers(layers, self._error)
         self._loss_weights = self._find_loss_weights()
-        self._insert_splits()
+        self.layers = insert_splits(self.layers, self._loss_weights)
         self.blobs = {}
         self._setup_layers()
         self._setup_params(share_with)
@@ -103,65 +87,6 @@ class Net:
                                   + (f" (line {first})" if first else ""), "name")
             seen[layer.name] = layer
 
-    def _sort(self, layers):
-        """Order layers so each runs after what it reads; the listed order breaks ties.
-
-        A layer whose top is also its bottom changes that blob in place: it runs after the
-        blob's producer and before every plain reader, in the order listed (as in Mocha).
-        """
-        producer, modifiers = {}, {}
-        for layer in layers:
-            for top in layer.tops:
-                if top in layer.bottoms:
-                    if not layer.inplace:
-                        raise self._error(layer, f"top '{top}' is also a bottom, but "
-                                          f"{type(layer).__name__} cannot run in place", "tops")
-                    modifiers.setdefault(top, []).append(layer)
-                elif top in producer:
-                    raise self._error(layer, f"top '{top}' is already produced by layer "
-                                      f"'{producer[top].name}'", "tops")
-                else:
-                    producer[top] = layer
-        after = {id(l): set() for l in layers}
-        for index, layer in enumerate(layers):
-            for bottom in layer.bottoms:
-                if bottom not in producer:
-                    raise self._error(layer, f"bottom '{bottom}' is not produced by any layer"
-                                      f"{did_you_mean(bottom, producer)}", "bottoms")
-                writers = [producer[bottom]] + modifiers.get(bottom, [])
-                if bottom in layer.tops:
-                    writers = writers[:writers.index(layer)]
-                after[id(layer)].update(id(w) for w in writers if w is not layer)
-        order, done = [], set()
-        ready = [(i, id(l)) for i, l in enumerate(layers) if not after[id(l)]]
-        heapq.heapify(ready)
-        by_id = {id(l): (i, l) for i, l in enumerate(layers)}
-        waiting = {k: set(v) for k, v in after.items()}
-        readers = {id(l): [] for l in layers}
-        for key, deps in after.items():
-            for dep in deps:
-                readers[dep].append(key)
-        while ready:
-            _, key = heapq.heappop(ready)
-            order.append(by_id[key][1])
-            done.add(key)
-            for reader in readers[key]:
-                waiting[reader].discard(key)
-                if not waiting[reader] and reader not in done:
-                    heapq.heappush(ready, (by_id[reader][0], reader))
-        if len(order) < len(layers):
-            raise self._cycle_error([l for l in layers if id(l) not in done], after, by_id)
-        return order
-
-    def _cycle_error(self, stuck, after, by_id):
-        path, layer = [], stuck[0]
-        while layer not in path:
-            path.append(layer)
-            layer = next(by_id[k][1] for k in after[id(layer)] if by_id[k][1] in stuck)
-        cycle = path[path.index(layer):] + [layer]
-        return self._error(cycle[0], "layers form a cycle: "
-                           + " -> ".join(f"'{l.name}'" for l in reversed(cycle)), "bottoms")
-
     def _find_loss_weights(self):
         weights = {}
         for layer in self.layers:
@@ -173,36 +98,6 @@ class Net:
                 if weight:
                     weights[top] = weight
         return weights
-
-    def _insert_splits(self):
-        """A blob read by several layers (or read and weighed in the loss) gets a Split."""
-        readers = {}
-        for layer in self.layers:
-            for i, bottom in enumerate(layer.bottoms):
-                if bottom not in layer.tops:
-                    readers.setdefault(bottom, []).append((layer, i))
-        order = []
-        for layer in self.layers:
-            order.append(layer)
-            for t, top in enumerate(layer.tops):
-                # The last writer of a blob (its producer or last in-place layer) splits it.
-                if any(top in l.tops for l in self.layers[self.layers.index(layer) + 1:]):
-                    continue
-                users = readers.get(top, [])
-                weight = self._loss_weights.get(top, 0.0)
-                if len(users) + bool(weight) < 2:
-                    continue
-                split_name = f"{top}_{layer.name}_{t}_split"
-                split_tops = [f"{split_name}_{k}" for k in range(len(users) + bool(weight))]
-                for (user, index), name in zip(users, split_tops):
-                    user.bottoms[index] = name
-                if weight:
-                    del self._loss_weights[top]
-                    self._loss_weights[split_tops[-1]] = weight
-                split = Split(name=split_name, bottoms=[top], tops=split_tops)
-                split._where = getattr(layer, "_where", (None, None))
-                order.append(split)
-        self.layers = order
 
     def _setup_layers(self):
         backend = self.backend
