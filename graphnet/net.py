@@ -116,6 +116,9 @@ class Net:
                     if shape != self.blobs[top].shape:
                         raise self._error(layer, f"runs in place on '{top}' of shape "
                                           f"{self.blobs[top].shape} but makes shape {shape}", "tops")
+                elif layer.views:  # rebound to a view of the bottom at each forward
+                    placeholder = backend.xp.broadcast_to(backend.zeros(()), shape)
+                    self.blobs[top] = Blob(top, placeholder, backend.xp)
                 else:
                     self.blobs[top] = Blob(top, backend.zeros(shape), backend.xp)
         self.inputs = [t for l in self.layers if type(l).__name__ == "Input" for t in l.tops]

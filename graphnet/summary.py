@@ -13,8 +13,8 @@ def _size(nbytes):
 def describe(net):
     """The table `graphnet info` prints.
 
-    Memory counts each blob a layer makes (twice when it takes a gradient) and each
-    parameter the net owns (value and gradient).
+    Memory counts each blob a layer makes (its values, unless it is a view of a bottom,
+    and its gradient when it takes one) and each parameter the net owns (value and gradient).
     """
     itemsize = net.backend.dtype.itemsize
     takes_grad = {b for l in net.layers for b, down in zip(l.bottoms, l.propagate) if down}
@@ -32,7 +32,7 @@ def describe(net):
         tops = [t for t in layer.tops if t not in layer.bottoms] or layer.tops
         for i, top in enumerate(tops):
             shape = net.blobs[top].shape
-            nbytes = math.prod(shape) * itemsize * (2 if top in takes_grad else 1)
+            nbytes = math.prod(shape) * itemsize * ((top in takes_grad) + (not layer.views))
             if top in layer.bottoms:
                 nbytes = 0  # in place: no new blob
             if i == 0:

@@ -85,6 +85,7 @@ class Layer(Spec):
     grad_bottoms = None        # indices of bottoms a gradient can flow to; None: all
     inplace = False            # may run with tops == bottoms
     state_attrs = ()           # runtime attributes a snapshot keeps (data positions, generators)
+    views = False              # its tops are views of its bottoms: no memory of their own
 
     def _kind(self):
         return f"layer type {type(self).__name__}"

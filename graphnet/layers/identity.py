@@ -11,6 +11,7 @@ class Identity(Layer):
     """
     n_bottoms = (1, None)
     n_tops = (1, None)
+    views = True
 
     def validate(self):
         super().validate()

@@ -8,6 +8,7 @@ from .base import Layer, register
 
 class _View(Layer):
     """A layer whose top is a view of its bottom; the gradient is reshaped back."""
+    views = True
 
     def forward(self, bottoms, tops):
         tops[0].data = bottoms[0].data.reshape(tops[0].shape)

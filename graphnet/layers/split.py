@@ -10,6 +10,7 @@ class Split(Layer):
         - {name: fork, type: Split, bottoms: [x], tops: [x_a, x_b]}
     """
     n_tops = (1, None)
+    views = True
 
     def setup(self, bottom_shapes):
         # A top that a later layer changes in place needs an array of its own.
