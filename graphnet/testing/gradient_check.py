@@ -90,9 +90,15 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
             net.blobs[name].data[...] = backend.asarray(value)
         loss = net.forward(sources=False)
         if not projection:
-            return loss
-        return sum(float((backend.to_host(net.blobs[b].data).astype(np.float64) * w).sum())
-                   for b, w in weights.items())
+            return np.array([loss])
+        return [backend.to_host(net.blobs[b].data).astype(np.float64) for b in weights]
+
+    def difference(plus, minus):
+        # The outputs are differenced before they are summed: summing first would bury the
+        # change of a few outputs under the rounding of all of them.
+        if not projection:
+            return float(plus[0] - minus[0])
+        return sum(float((w * (p - m)).sum()) for w, p, m in zip(weights.values(), plus, minus))
 
     objective()
     net.clear_param_diffs()
@@ -128,7 +134,7 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
                 array[index] = original - eps
                 minus = objective()
                 array[index] = original
-            numeric = (plus - minus) / (2 * eps)
+            numeric = difference(plus, minus) / (2 * eps)
             got = analytic[name][index]
             error = abs(got - numeric) / max(abs(got), abs(numeric), floor)
             errors.append(error)
