@@ -57,8 +57,9 @@ def test_global_and_rectangular(rng):
 
 
 def test_ties_send_the_gradient_to_one_input():
-    x = np.zeros((1, 1, 2, 2))
-    net, _ = run_layer(Pooling(name="p", bottoms=["x"], tops=["y"], kernel=2, stride=2), [x])
+    net = Net("n", [Input(name="in", tops=["x"], shapes=[[1, 1, 2, 2]]),
+                    Pooling(name="p", bottoms=["x"], tops=["y"], kernel=2, stride=2)], force_backward=True)
+    net.forward()
     net.backward(top_diffs={"y": np.ones((1, 1, 1, 1))})
     assert sorted(net.blobs["x"].diff.ravel()) == [0, 0, 0, 1]
 
