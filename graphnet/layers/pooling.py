@@ -7,7 +7,6 @@ import numpy as np
 from ..spec import Field, boolean, choice
 from .base import Layer, register
 from .convolution import pair
-from .neurons import neuron
 
 
 @register
@@ -23,7 +22,6 @@ class Pooling(Layer):
     stride = Field(pair(min=1), 1)
     pad = Field(pair(min=0), 0)
     global_pooling = Field(boolean, False, "one window over the whole map")
-    neuron = Field(neuron, "identity", "activation applied to the output (fused)")
 
     def setup(self, bottom_shapes):
         shape = tuple(bottom_shapes[0])
@@ -43,14 +41,17 @@ class Pooling(Layer):
             if p > 0 and (o - 1) * s >= size + p:
                 o -= 1
             out.append(o)
-        self.window, self.step, self.margin = kernel, stride, pad
+        self.window, self.step, self.out_hw = kernel, stride, out
         (oh, ow), (kh, kw), (sh, sw), (ph, pw) = out, kernel, stride, pad
         # The padded image holds every window whole: max pads with -inf, mean with 0.
-        self.padded = self.backend.zeros((n, c, (oh - 1) * sh + kh, (ow - 1) * sw + kw))
-        if self.pool == "max":
+        padded = (n, c, (oh - 1) * sh + kh, (ow - 1) * sw + kw)
+        self.exact = padded == shape  # windows tile the image: read it in place, no copy
+        self.padded = None if self.exact else self.backend.zeros(padded)
+        self.grad = self.backend.zeros(padded)
+        self.best = self.backend.zeros((n, c, oh, ow))  # the maxima, kept from in-place changes
+        if self.pool == "max" and not self.exact:
             self.padded[...] = -np.inf
-            self.argmax = self.backend.zeros((n, c, oh, ow), dtype=np.int8 if kh * kw < 128 else np.int32)
-        else:
+        if self.pool == "mean":
             # Caffe's window size: clipped to the padded image [-pad, size + pad).
             rows = [min(i * sh - ph + kh, h + ph) - (i * sh - ph) for i in range(oh)]
             cols = [min(j * sw - pw + kw, w + pw) - (j * sw - pw) for j in range(ow)]
@@ -59,42 +60,48 @@ class Pooling(Layer):
         return [(n, c, oh, ow)]
 
     def _windows(self, array):
-        """(offset index, the strided view of that kernel offset over all windows)."""
-        (kh, kw), (sh, sw) = self.window, self.step
-        oh, ow = self.argmax.shape[2:] if self.pool == "max" else self.scale.shape
+        """The strided view of each kernel offset over all windows, offset by offset."""
+        (kh, kw), (sh, sw), (oh, ow) = self.window, self.step, self.out_hw
         for i in range(kh):
             for j in range(kw):
-                yield i * kw + j, array[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+                yield array[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+
+    def _image(self, bottom):
+        if self.exact:
+            return bottom.data
+        self.padded[self.inner] = bottom.data
+        return self.padded
 
     def forward(self, bottoms, tops):
         xp, y = self.xp, tops[0].data
-        self.padded[self.inner] = bottoms[0].data
-        windows = self._windows(self.padded)
-        _, first = next(windows)
-        y[...] = first
+        windows = self._windows(self._image(bottoms[0]))
         if self.pool == "max":
-            self.argmax[...] = 0
-            for offset, view in windows:
-                better = view > y
-                xp.copyto(y, view, where=better)
-                self.argmax[better] = offset
+            self.best[...] = next(windows)
+            for view in windows:
+                xp.maximum(self.best, view, out=self.best)
+            y[...] = self.best
         else:
-            for _, view in windows:
+            y[...] = next(windows)
+            for view in windows:
                 y += view
             y *= self.scale
 
     def backward(self, tops, propagate_down, bottoms):
         if not propagate_down[0]:
             return
-        dy, grad = tops[0].diff, self.padded  # the padded buffer is free until the next forward
+        xp, dy, grad = self.xp, tops[0].diff, self.grad
         grad[...] = 0
         if self.pool == "max":
-            for offset, view in self._windows(grad):
-                view += dy * (self.argmax == offset)   # the gradient goes to each window's max
+            # Each window's gradient goes to the first input equal to its max (one, on ties).
+            y = self.best
+            image = bottoms[0].data if self.exact else self.padded
+            unclaimed = xp.ones(y.shape, dtype=bool)
+            for view, grad_view in zip(self._windows(image), self._windows(grad)):
+                hit = (view == y) & unclaimed
+                unclaimed &= ~hit
+                grad_view += dy * hit
         else:
             share = dy * self.scale
-            for _, view in self._windows(grad):
-                view += share
+            for grad_view in self._windows(grad):
+                grad_view += share
         bottoms[0].diff[...] = grad[self.inner]
-        if self.pool == "max":
-            self.padded[...] = -np.inf

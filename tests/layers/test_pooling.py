@@ -64,6 +64,17 @@ def test_ties_send_the_gradient_to_one_input():
     assert sorted(net.blobs["x"].diff.ravel()) == [0, 0, 0, 1]
 
 
+def test_an_in_place_layer_after_max_pooling_keeps_its_gradient_right(rng):
+    from graphnet.layers import ReLU
+    x = rng.permutation(2 * 2 * 6 * 6).reshape(2, 2, 6, 6) / 7.0 - 5.0
+    net = Net("n", [Input(name="in", tops=["x"], shapes=[[2, 2, 6, 6]]),
+                    Pooling(name="p", bottoms=["x"], tops=["y"], kernel=2, stride=2),
+                    ReLU(name="r", bottoms=["y"], tops=["y"])], dtype="float64", force_backward=True)
+    net.blobs["x"].data[...] = x
+    from graphnet.testing import check_gradients
+    assert check_gradients(net).max_error < 1e-6
+
+
 def test_repeated_passes_give_the_same_result(rng):
     x = rng.normal(size=(2, 2, 5, 5))
     layer = Pooling(name="p", bottoms=["x"], tops=["y"], kernel=3, stride=2, pad=1)

@@ -1,0 +1,97 @@
+"""Reading samples from HDF5 files in contiguous blocks of rows.
+
+A source is an .h5 file, a glob, or a .txt file listing .h5 files one per line (paths
+relative to the list). Every file must hold one dataset per wanted name, samples along
+the first axis, all with the same count in a file and the same sample shape everywhere.
+"""
+
+import glob
+import os
+
+import h5py
+import numpy as np
+
+from ..errors import GraphnetError
+
+BLOCK_BYTES = 1 << 20
+
+
+def source_files(source):
+    """The HDF5 files a source names, in order."""
+    if source.endswith(".txt"):
+        try:
+            with open(source, encoding="utf-8") as f:
+                names = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        except OSError as err:
+            raise GraphnetError(f"cannot read the list of HDF5 files: {err.strerror}", file=source) from None
+        files = [os.path.join(os.path.dirname(source), name) for name in names]
+    elif any(c in source for c in "*?["):
+        files = sorted(glob.glob(source))
+    else:
+        files = [source]
+    if not files:
+        raise GraphnetError("names no HDF5 file", file=source)
+    return files
+
+
+class HDF5Source:
+    """The files of a source, checked, with each file's row count and a block size."""
+
+    def __init__(self, source, names, block_rows=None):
+        self.files = source_files(source)
+        self.names = list(names)
+        self.handles, self.rows, self.shapes, self.dtypes = [], [], None, None
+        for path in self.files:
+            try:
+                handle = h5py.File(path, "r")
+            except FileNotFoundError:
+                raise GraphnetError("no such HDF5 file", file=path) from None
+            except OSError as err:
+                raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
+            counts, shapes = set(), []
+            for name in self.names:
+                if name not in handle or not isinstance(handle[name], h5py.Dataset):
+                    raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(handle) or 'none'})",
+                                        file=path)
+                data = handle[name]
+                if data.ndim < 1 or data.dtype.kind not in "biuf":
+                    raise GraphnetError(f"dataset '{name}' must be numeric with samples along axis 0, "
+                                        f"got {data.dtype} {data.shape}", file=path)
+                counts.add(data.shape[0])
+                shapes.append(data.shape[1:])
+            if len(counts) > 1:
+                raise GraphnetError("datasets " + ", ".join(f"'{n}' {handle[n].shape}" for n in self.names)
+                                    + " differ in sample count", file=path)
+            if self.shapes is None:
+                self.shapes = shapes
+            elif shapes != self.shapes:
+                bad = next(i for i, (a, b) in enumerate(zip(shapes, self.shapes)) if a != b)
+                raise GraphnetError(f"dataset '{self.names[bad]}' holds samples of shape {shapes[bad]}, "
+                                    f"but {self.files[0]} holds {self.shapes[bad]}", file=path)
+            self.handles.append(handle)
+            self.rows.append(counts.pop())
+        if sum(self.rows) == 0:
+            raise GraphnetError("holds no samples", file=source)
+        first = self.handles[0][self.names[0]]
+        if block_rows is None:
+            chunks = first.chunks[0] if first.chunks else 0
+            sample_bytes = max(1, int(np.prod(first.shape[1:])) * first.dtype.itemsize)
+            block_rows = max(chunks, BLOCK_BYTES // sample_bytes, 1)
+        self.block_rows = int(block_rows)
+
+    def blocks(self, file):
+        """How many blocks file number `file` has."""
+        return -(-self.rows[file] // self.block_rows)
+
+    def read(self, file, block):
+        """The rows of one block, one host array per dataset (float32 or float64 left to the caller)."""
+        start = block * self.block_rows
+        stop = min(start + self.block_rows, self.rows[file])
+        try:
+            return [self.handles[file][name][start:stop] for name in self.names]
+        except OSError as err:
+            raise GraphnetError(f"cannot read rows {start}:{stop} ({err})", file=self.files[file]) from None
+
+    def close(self):
+        for handle in self.handles:
+            handle.close()
