@@ -74,9 +74,10 @@ class HDF5Source:
             raise GraphnetError("holds no samples", file=source)
         first = self.handles[0][self.names[0]]
         if block_rows is None:
-            chunks = first.chunks[0] if first.chunks else 0
+            # Whole chunks (HDF5 reads a chunk whole anyway), as many as fit in about 1 MiB.
             sample_bytes = max(1, int(np.prod(first.shape[1:])) * first.dtype.itemsize)
-            block_rows = max(chunks, BLOCK_BYTES // sample_bytes, 1)
+            chunk = first.chunks[0] if first.chunks else 1
+            block_rows = chunk * max(1, BLOCK_BYTES // (chunk * sample_bytes))
         self.block_rows = int(block_rows)
 
     def blocks(self, file):
