@@ -112,3 +112,25 @@ def test_lenet_learns_a_slice_of_mnist(mnist_data, tmp_path):
     with h5py.File(tmp_path / "statistics.h5") as f:
         accuracy = f["val/accuracy/value"][-1]
     assert accuracy > 0.9, accuracy   # chance is 0.1
+
+
+def test_python_example_builds_the_yaml_lenet(mnist_data, tmp_path):
+    import runpy
+    from graphnet import Net
+    from graphnet.netdef import load_netdef
+    from graphnet.solver import Solver
+    lenet = runpy.run_path("examples/mnist.py")["lenet"]
+    train, test, solver = lenet(f"{mnist_data}/train.txt", f"{mnist_data}/test.txt", max_iter=3)
+    overrides = [f"layers.mnist.source={mnist_data}/train.txt"]
+    netdef = load_netdef("netdefs/mnist.yaml", overrides)
+    yaml_train = Net(netdef.name, netdef.layers, seed=netdef.seed)
+    strip = lambda net: [{k: v for k, v in l.spec.items() if k != "phase"} for l in net.layers]
+    assert strip(train) == strip(yaml_train)
+    yaml_solver = Solver(**netdef.solver, run_dir=str(tmp_path / "yaml"))
+    assert {k: v for k, v in yaml_solver.spec.items() if k not in ("max_iter", "run_dir")} == \
+        {k: v for k, v in solver.spec.items() if k not in ("max_iter", "run_dir")}
+    solver.breaks, solver.run_dir = [], str(tmp_path / "python")
+    yaml_solver.max_iter = 3
+    solver.solve(train)
+    yaml_solver.solve(yaml_train)
+    assert np.array_equal(train.param_data, yaml_train.param_data)
