@@ -14,7 +14,7 @@ from .blob import Blob, Param
 from .errors import GraphnetError, did_you_mean
 from .layers import Layer
 from .layers.neurons import Identity
-from .topology import included, insert_splits, sort_layers
+from .topology import included, insert_splits, mark_kept_tops, sort_layers
 
 
 class Net:
@@ -45,7 +45,7 @@ class Net:
             layer.tops = list(layer.tops) or ([layer.name] if layer.is_loss or layer.has_stats else [])
             layer.bottoms = list(layer.bottoms)
         self._check_names(layers)
-        self.layers = sort_layers(layers, self._error)
+        self.layers = sort_layers(mark_kept_tops(layers), self._error)
         self._loss_weights = self._find_loss_weights()
         self.layers = insert_splits(self.layers, self._loss_weights)
         self.blobs = {}
@@ -105,22 +105,28 @@ class Net:
             layer.backend, layer.xp = backend, backend.xp
             layer.training = self.phase == "train"
             layer.param_decls = []
-            shapes = [self.blobs[b].shape for b in layer.bottoms]
+            layer.bottom_blobs = [self.blobs[b] for b in layer.bottoms]
             try:
-                top_shapes = layer.setup(shapes)
+                top_shapes = layer.setup([b.shape for b in layer.bottom_blobs])
             except GraphnetError as err:
                 raise self._locate(err, layer) from None
             for top, shape in zip(layer.tops, top_shapes):
                 shape = tuple(int(d) for d in shape)
+                if top in layer.bottoms and shape != self.blobs[top].shape:
+                    raise self._error(layer, f"runs in place on '{top}' of shape "
+                                      f"{self.blobs[top].shape} but makes shape {shape}", "tops")
                 if top in layer.bottoms:
-                    if shape != self.blobs[top].shape:
-                        raise self._error(layer, f"runs in place on '{top}' of shape "
-                                          f"{self.blobs[top].shape} but makes shape {shape}", "tops")
+                    pass  # in place: the same blob
                 elif layer.views:  # rebound to a view of the bottom at each forward
                     placeholder = backend.xp.broadcast_to(backend.zeros(()), shape)
                     self.blobs[top] = Blob(top, placeholder, backend.xp)
                 else:
                     self.blobs[top] = Blob(top, backend.zeros(shape), backend.xp)
+            layer.top_blobs = [self.blobs[t] for t in layer.tops]
+            layer.saved_tops = [(self.blobs[t], backend.zeros(self.blobs[t].shape))
+                                for t in getattr(layer, "kept_tops", ())]
+            layer.detached = [(self.blobs[t], backend.zeros(self.blobs[t].shape))
+                              for t in getattr(layer, "detached_tops", ())]
         self.inputs = [t for l in self.layers if type(l).__name__ == "Input" for t in l.tops]
         read = {b for l in self.layers for b in l.bottoms if b not in l.tops}
         self.outputs = [b for b in self.blobs if b not in read]
@@ -192,12 +198,11 @@ class Net:
             layer.propagate = down
             feeds_loss.update(b for b, d in zip(layer.bottoms, down) if d)
         fused = [getattr(l, "neuron", None) for l in self.layers]
-        self._steps = [(layer, [self.blobs[b] for b in layer.bottoms],
-                        [self.blobs[t] for t in layer.tops],
+        self._steps = [(layer, layer.bottom_blobs, layer.top_blobs,
                         None if neuron is None or isinstance(neuron, Identity) else neuron,
-                        [(self.blobs[t], self._loss_weights[t]) for t in layer.tops
-                         if t in self._loss_weights],
-                        [self.blobs[t] for t in layer.tops] if layer.is_loss or layer.has_stats else [])
+                        [(b, self._loss_weights[b.name]) for b in layer.top_blobs
+                         if b.name in self._loss_weights],
+                        layer.top_blobs if layer.is_loss or layer.has_stats else [])
                        for layer, neuron in zip(self.layers, fused)]
 
     # --- running ------------------------------------------------------------------------
@@ -217,6 +222,11 @@ class Net:
             if neuron is not None:
                 for top in tops:
                     neuron.forward(xp, top.data, top.data)
+            for blob, own in layer.detached:  # a view a later in-place layer will change
+                own[...] = blob.data
+                blob.data = own
+            for blob, copy in layer.saved_tops:
+                copy[...] = blob.data
             if timings is not None:
                 timings.setdefault(layer.name, [0.0, 0.0])[0] += self._clock() - start
             for blob, weight in weighted:
@@ -245,10 +255,15 @@ class Net:
             if not layer.need_backward:
                 continue
             start = timings is not None and self._clock()
+            changed = [blob.data for blob, _ in layer.saved_tops]
+            for blob, copy in layer.saved_tops:  # its outputs as it made them, before in-place changes
+                blob.data = copy
             if neuron is not None:
                 for top in tops:
                     neuron.backward(xp, top.data, top.diff, top.diff)
             layer.backward(tops, layer.propagate, bottoms)
+            for (blob, _), data in zip(layer.saved_tops, changed):
+                blob.data = data
             if timings is not None:
                 timings.setdefault(layer.name, [0.0, 0.0])[1] += self._clock() - start
 

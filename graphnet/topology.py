@@ -25,6 +25,30 @@ def included(layer, phase, stages, level):
     return not any(_meets(r, phase, stages, level) for r in layer.exclude)
 
 
+def mark_kept_tops(layers):
+    """Protect what a later in-place layer would spoil. A layer whose backward reads its
+    output (a sigmoid's gradient is y(1 - y)) keeps a copy of that top (`kept_tops`); a
+    view layer (Reshape...) gives that top an array of its own (`detached_tops`), so the
+    change does not reach the view's bottom."""
+    writer = {}
+    for layer in layers:
+        layer.kept_tops, layer.detached_tops = set(), set()
+    for layer in layers:
+        for top in layer.tops:
+            if top in layer.bottoms and top in writer:
+                if _reads_tops(writer[top]):
+                    writer[top].kept_tops.add(top)
+                if writer[top].views:
+                    writer[top].detached_tops.add(top)
+            writer[top] = layer
+    return layers
+
+
+def _reads_tops(layer):
+    neuron = getattr(layer, "neuron", None)
+    return layer.backward_reads_tops or (neuron is not None and neuron.type != "identity")
+
+
 def sort_layers(layers, error):
     """Order layers so each runs after what it reads; the listed order breaks ties.
 

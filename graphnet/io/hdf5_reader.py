@@ -3,6 +3,8 @@
 A source is an .h5 file, a glob, or a .txt file listing .h5 files one per line (paths
 relative to the list). Every file must hold one dataset per wanted name, samples along
 the first axis, all with the same count in a file and the same sample shape everywhere.
+Blocks are read with `read_direct` into buffers the caller allocates once, so reading
+never allocates and memory never grows with the files.
 """
 
 import glob
@@ -34,43 +36,34 @@ def source_files(source):
     return files
 
 
+def read_dataset(path, name):
+    """The whole of one (small) dataset, e.g. a mean image."""
+    try:
+        with h5py.File(path, "r") as f:
+            if not isinstance(f.get(name), h5py.Dataset):
+                raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(f) or 'none'})", file=path)
+            return f[name][()]
+    except FileNotFoundError:
+        raise GraphnetError("no such HDF5 file", file=path) from None
+    except OSError as err:
+        raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
+
+
 class HDF5Source:
     """The files of a source, checked, with each file's row count and a block size."""
 
     def __init__(self, source, names, block_rows=None):
         self.files = source_files(source)
         self.names = list(names)
-        self.handles, self.rows, self.shapes, self.dtypes = [], [], None, None
-        for path in self.files:
-            try:
-                handle = h5py.File(path, "r")
-            except FileNotFoundError:
-                raise GraphnetError("no such HDF5 file", file=path) from None
-            except OSError as err:
-                raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
-            counts, shapes = set(), []
-            for name in self.names:
-                if name not in handle or not isinstance(handle[name], h5py.Dataset):
-                    raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(handle) or 'none'})",
-                                        file=path)
-                data = handle[name]
-                if data.ndim < 1 or data.dtype.kind not in "biuf":
-                    raise GraphnetError(f"dataset '{name}' must be numeric with samples along axis 0, "
-                                        f"got {data.dtype} {data.shape}", file=path)
-                counts.add(data.shape[0])
-                shapes.append(data.shape[1:])
-            if len(counts) > 1:
-                raise GraphnetError("datasets " + ", ".join(f"'{n}' {handle[n].shape}" for n in self.names)
-                                    + " differ in sample count", file=path)
-            if self.shapes is None:
-                self.shapes = shapes
-            elif shapes != self.shapes:
-                bad = next(i for i, (a, b) in enumerate(zip(shapes, self.shapes)) if a != b)
-                raise GraphnetError(f"dataset '{self.names[bad]}' holds samples of shape {shapes[bad]}, "
-                                    f"but {self.files[0]} holds {self.shapes[bad]}", file=path)
-            self.handles.append(handle)
-            self.rows.append(counts.pop())
+        self.handles, self.rows, self.shapes = [], [], None
+        try:
+            for path in self.files:
+                self._open(path)
+        except GraphnetError:
+            self.close()
+            raise
         if sum(self.rows) == 0:
+            self.close()
             raise GraphnetError("holds no samples", file=source)
         first = self.handles[0][self.names[0]]
         if block_rows is None:
@@ -80,18 +73,61 @@ class HDF5Source:
             block_rows = chunk * max(1, BLOCK_BYTES // (chunk * sample_bytes))
         self.block_rows = int(block_rows)
 
+    def _open(self, path):
+        try:
+            handle = h5py.File(path, "r")
+        except FileNotFoundError:
+            raise GraphnetError("no such HDF5 file", file=path) from None
+        except OSError as err:
+            raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
+        self.handles.append(handle)
+        counts, shapes = set(), []
+        for name in self.names:
+            if name not in handle or not isinstance(handle[name], h5py.Dataset):
+                raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(handle) or 'none'})",
+                                    file=path)
+            data = handle[name]
+            if data.ndim < 1 or data.dtype.kind not in "biuf":
+                raise GraphnetError(f"dataset '{name}' must be numeric with samples along axis 0, "
+                                    f"got {data.dtype} {data.shape}", file=path)
+            counts.add(data.shape[0])
+            shapes.append(data.shape[1:])
+        if len(counts) > 1:
+            raise GraphnetError("datasets " + ", ".join(f"'{n}' {handle[n].shape}" for n in self.names)
+                                + " differ in sample count", file=path)
+        if self.shapes is None:
+            self.shapes = shapes
+        elif shapes != self.shapes:
+            bad = next(i for i, (a, b) in enumerate(zip(shapes, self.shapes)) if a != b)
+            raise GraphnetError(f"dataset '{self.names[bad]}' holds samples of shape {shapes[bad]}, "
+                                f"but {self.files[0]} holds {self.shapes[bad]}", file=path)
+        self.rows.append(counts.pop())
+
     def blocks(self, file):
         """How many blocks file number `file` has."""
         return -(-self.rows[file] // self.block_rows)
 
-    def read(self, file, block):
-        """The rows of one block, one host array per dataset (float32 or float64 left to the caller)."""
+    def block_size(self, file, block):
+        """How many rows block number `block` of file number `file` has (the last may be short)."""
+        return min(self.block_rows, self.rows[file] - block * self.block_rows)
+
+    def buffers(self, dtype):
+        """Arrays that can hold any one block, one per dataset, for `read_into`."""
+        rows = min(self.block_rows, max(self.rows))
+        return [np.empty((rows, *shape), dtype=dtype) for shape in self.shapes]
+
+    def read_into(self, file, block, buffers):
+        """Read one block into the first rows of `buffers` (HDF5 converts to their dtype);
+        returns how many rows it read."""
         start = block * self.block_rows
-        stop = min(start + self.block_rows, self.rows[file])
+        count = self.block_size(file, block)
         try:
-            return [self.handles[file][name][start:stop] for name in self.names]
-        except OSError as err:
-            raise GraphnetError(f"cannot read rows {start}:{stop} ({err})", file=self.files[file]) from None
+            for name, buffer in zip(self.names, buffers):
+                self.handles[file][name].read_direct(buffer, np.s_[start:start + count], np.s_[0:count])
+        except (OSError, TypeError) as err:
+            raise GraphnetError(f"cannot read rows {start}:{start + count} ({err})",
+                                file=self.files[file]) from None
+        return count
 
     def close(self):
         for handle in self.handles:

@@ -86,6 +86,7 @@ class Layer(Spec):
     inplace = False            # may run with tops == bottoms
     state_attrs = ()           # runtime attributes a snapshot keeps (data positions, generators)
     views = False              # its tops are views of its bottoms: no memory of their own
+    backward_reads_tops = False  # backward uses tops' values (so no later layer may change them)
 
     def _kind(self):
         return f"layer type {type(self).__name__}"

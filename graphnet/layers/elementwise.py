@@ -15,10 +15,11 @@ class ElementWise(Layer):
     n_bottoms = (2, None)
 
     def validate(self):
-        super().validate()
+        # Before the generic count check: "sub takes exactly 2" says more than "at least 2".
         if self.operation in ("sub", "div") and len(self.bottoms) != 2:
             raise self.error(f"operation {self.operation} takes exactly 2 bottoms, "
                              f"got {len(self.bottoms)}", "bottoms")
+        super().validate()
 
     def setup(self, bottom_shapes):
         first = tuple(bottom_shapes[0])

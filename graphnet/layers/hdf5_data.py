@@ -1,32 +1,48 @@
 """HDF5Data and AsyncHDF5Data: batches streamed from HDF5 files, one block of rows at a time."""
 
+import copy
+import queue
+import threading
+import weakref
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..io.hdf5_reader import HDF5Source
+from ..errors import GraphnetError
+from ..io.hdf5_reader import HDF5Source, read_dataset
 from ..spec import Field, boolean, integer, number, optional, text
 from .base import Layer, register
+
+
+def _number_or_file(value):
+    """A number, or the path of an .h5 file whose dataset `mean` is shaped like a sample."""
+    if isinstance(value, str) and value.endswith((".h5", ".hdf5")):
+        return value
+    try:
+        return number()(value)
+    except ValueError:
+        raise ValueError(f"must be a number or the path of an .h5 file, got {value!r}") from None
 
 
 @register
 class HDF5Data(Layer):
     """Each top is the dataset of that name in the `source` files (an .h5 file, a glob, or a
-    .txt list of files). Rows are read in contiguous blocks, so memory holds one block,
-    never a whole file. With `shuffle` the order of files, of blocks within each file and
-    of rows within each block is drawn anew every epoch (Mocha's three levels).
-    `mean` and `scale` transform the first top: (x - mean) * scale.
+    .txt list of files). Rows are read in contiguous blocks (whole chunks, about 1 MiB, or
+    `block_rows`), so memory holds one block, never a whole file. Batches follow file order,
+    block order and row order, wrapping round and counting `epoch`; with `shuffle` the order
+    of files, of blocks within each file and of rows within each block is drawn anew every
+    epoch (Mocha's three levels). The first top is transformed as (x - mean) * scale, where
+    `mean` is a number or an .h5 file whose dataset `mean` broadcasts to one sample.
 
         - {name: mnist, type: HDF5Data, tops: [data, label], source: data/mnist/train.txt,
            batch_size: 64, shuffle: true}
     """
     source = Field(text, doc="an .h5 file, a glob, or a .txt file listing .h5 files")
     batch_size = Field(integer(min=1))
-    shuffle = Field(boolean, False)
-    block_rows = Field(optional(integer(min=1)), None, "rows read at once; default: the chunk or ~1 MiB")
-    scale = Field(optional(number()), None)
-    mean = Field(optional(number()), None)
+    shuffle = Field(boolean, False, "visit files, blocks and rows in a new random order each epoch")
+    block_rows = Field(optional(integer(min=1)), None, "rows read at once; default: whole chunks, ~1 MiB")
+    scale = Field(optional(number()), None, "multiply the first top by this (after mean)")
+    mean = Field(optional(_number_or_file), None, "subtract from the first top: a number or an .h5 file")
     n_bottoms = 0
     n_tops = (1, None)
     is_source = True
@@ -35,26 +51,42 @@ class HDF5Data(Layer):
 
     def setup(self, bottom_shapes):
         self.data = HDF5Source(self.source, self.tops, self.block_rows)
+        dtype = self.backend.dtype
+        self.offset = self._load_mean() if isinstance(self.mean, str) else self.mean
         self.rng = np.random.default_rng([self.backend.seed, zlib.crc32(self.name.encode())])
-        self.epoch, self._block_key, self._block = 0, None, None
-        self._new_epoch()
-        self.host = [np.empty((self.batch_size, *shape), dtype=self.backend.dtype)
-                     for shape in self.data.shapes]
+        self.epoch, self._loaded = 0, None
+        self.schedule, self.position = self._draw_schedule(self.rng), 0
+        self._enter_block()
+        self.block = self.data.buffers(dtype)
+        self.host = [np.empty((self.batch_size, *shape), dtype=dtype) for shape in self.data.shapes]
         return [(self.batch_size, *shape) for shape in self.data.shapes]
 
-    def _new_epoch(self):
+    def _load_mean(self):
+        try:
+            mean = read_dataset(self.mean, "mean")
+        except GraphnetError as err:
+            raise err.locate(field="mean") from None
+        sample = self.data.shapes[0]
+        try:
+            fits = np.broadcast_shapes(mean.shape, sample) == sample
+        except ValueError:
+            fits = False
+        if not fits:
+            raise self.error(f"'{self.mean}' holds a mean of shape {mean.shape}, which does not fit "
+                             f"samples of '{self.tops[0]}' {sample}", "mean")
+        return mean.astype(self.backend.dtype)
+
+    def _draw_schedule(self, rng):
         """The (file, block) pairs of one epoch, in the order they will be read."""
-        files = self.rng.permutation(len(self.data.files)) if self.shuffle else range(len(self.data.files))
+        n_files = len(self.data.files)
         pairs = []
-        for f in files:
+        for f in rng.permutation(n_files) if self.shuffle else range(n_files):
             blocks = self.data.blocks(f)
-            pairs += [(f, b) for b in (self.rng.permutation(blocks) if self.shuffle else range(blocks))]
-        self.schedule, self.position = np.array(pairs, dtype=np.int64).reshape(-1, 2), 0
-        self._enter_block()
+            pairs += [(f, b) for b in (rng.permutation(blocks) if self.shuffle else range(blocks))]
+        return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
     def _enter_block(self):
-        f, b = self.schedule[self.position]
-        rows = min(self.data.block_rows, self.data.rows[f] - b * self.data.block_rows)
+        rows = self.data.block_size(*self.schedule[self.position])
         self.row_order = self.rng.permutation(rows) if self.shuffle else np.arange(rows)
         self.row = 0
 
@@ -62,18 +94,22 @@ class HDF5Data(Layer):
         self.position += 1
         if self.position == len(self.schedule):
             self.epoch += 1
-            self._new_epoch()
-        else:
-            self._enter_block()
+            self.schedule, self.position = self._draw_schedule(self.rng), 0
+        self._enter_block()
+
+    def _key(self, position):
+        return tuple(int(k) for k in self.schedule[position])
 
     def _current_block(self):
-        key = tuple(int(k) for k in self.schedule[self.position])
-        if key != self._block_key:
-            self._block, self._block_key = self._read(key), key
-        return self._block
+        key = self._key(self.position)
+        if key != self._loaded:
+            self._fetch(key)
+            self._loaded = key
+        return self.block
 
-    def _read(self, key):
-        return self.data.read(*key)
+    def _fetch(self, key):
+        """Fill self.block with block `key` = (file, block)."""
+        self.data.read_into(*key, self.block)
 
     def forward(self, bottoms, tops):
         filled = 0
@@ -82,36 +118,77 @@ class HDF5Data(Layer):
             take = min(self.batch_size - filled, len(self.row_order) - self.row)
             index = self.row_order[self.row:self.row + take]
             for array, host in zip(block, self.host):
-                host[filled:filled + take] = array[index]
+                np.take(array, index, axis=0, out=host[filled:filled + take], mode="clip")
             filled += take
             self.row += take
             if self.row == len(self.row_order):
                 self._advance()
-        if self.mean is not None:
-            self.host[0] -= self.mean
+        if self.offset is not None:
+            self.host[0] -= self.offset
         if self.scale is not None:
             self.host[0] *= self.scale
         for host, top in zip(self.host, tops):
             top.data[...] = self.xp.asarray(host)
 
 
+def _read_blocks(data, requests, done):
+    """The reader thread: read each requested (key, buffers) and report (key, error)."""
+    while (job := requests.get()) is not None:
+        key, buffers = job
+        try:
+            data.read_into(*key, buffers)
+            done.put((key, None))
+        except BaseException as err:  # handed to the net's thread, which raises it
+            done.put((key, err))
+
+
+def _stop_reader(requests, thread):
+    requests.put(None)
+    thread.join(timeout=30)
+
+
 @register
 class AsyncHDF5Data(HDF5Data):
     """HDF5Data whose next block is read by a background thread while the net computes.
 
-    It serves exactly the batches HDF5Data serves for the same seed.
+    It serves exactly the batches HDF5Data serves for the same seed, holding two blocks.
+    The thread reads into the spare block; a position restored from a snapshot that the
+    read-ahead did not foresee is read directly, and reading ahead starts again from it.
+    The thread is a daemon and is stopped (after its current read) when the layer is
+    collected or the process exits.
 
         - {name: mnist, type: AsyncHDF5Data, tops: [data, label], source: data/mnist/train.txt,
            batch_size: 64, shuffle: true}
     """
 
-    def _read(self, key):
-        if not hasattr(self, "_reader"):
-            self._reader, self._pending = ThreadPoolExecutor(1, thread_name_prefix=self.name), {}
-        future = self._pending.pop(key, None)
-        block = future.result() if future is not None else self.data.read(*key)
-        self._pending.clear()  # a resumed position makes any other read useless
+    def setup(self, bottom_shapes):
+        shapes = super().setup(bottom_shapes)
+        self.spare, self._ahead = self.data.buffers(self.backend.dtype), None
+        self._requests, self._done = queue.Queue(), queue.Queue()
+        thread = threading.Thread(target=_read_blocks, args=(self.data, self._requests, self._done),
+                                  name=f"graphnet-{self.name}-reader", daemon=True)
+        thread.start()
+        weakref.finalize(self, _stop_reader, self._requests, thread)
+        return shapes
+
+    def _fetch(self, key):
+        if self._ahead is not None:
+            ahead, self._ahead = self._ahead, None
+            done, error = self._done.get()
+            if done == ahead == key:
+                if error is not None:
+                    raise error
+                self.block, self.spare = self.spare, self.block
+                key = None
+        if key is not None:  # not foreseen (first block, or a restored position)
+            self.data.read_into(*key, self.block)
+        self._read_ahead()
+
+    def _read_ahead(self):
         if self.position + 1 < len(self.schedule):
-            following = tuple(int(k) for k in self.schedule[self.position + 1])
-            self._pending[following] = self._reader.submit(self.data.read, *following)
-        return block
+            following = self._key(self.position + 1)
+        else:  # the next epoch's first block: draw its schedule on a copy of the generator
+            following = tuple(int(k) for k in self._draw_schedule(copy.deepcopy(self.rng))[0])
+        if following != self._key(self.position):
+            self._ahead = following
+            self._requests.put((following, self.spare))

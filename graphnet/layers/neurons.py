@@ -119,6 +119,7 @@ def neuron(value):
 class _NeuronLayer(Layer):
     """A stand-alone neuron: tops[i] = f(bottoms[i]), in place when a top is its bottom."""
     inplace = True
+    backward_reads_tops = True
 
     def setup(self, bottom_shapes):
         return list(bottom_shapes)

@@ -11,6 +11,7 @@ class Softmax(Layer):
         - {name: prob, type: Softmax, bottoms: [ip2], tops: [prob]}
     """
     axis = Field(integer(), 1, "the axis that sums to one; negative counts from the end")
+    backward_reads_tops = True
 
     def setup(self, bottom_shapes):
         shape = tuple(bottom_shapes[0])

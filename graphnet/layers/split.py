@@ -13,16 +13,11 @@ class Split(Layer):
     views = True
 
     def setup(self, bottom_shapes):
-        # A top that a later layer changes in place needs an array of its own.
-        self.copy_tops = getattr(self, "copy_tops", set())
         return [bottom_shapes[0]] * len(self.tops)
 
     def forward(self, bottoms, tops):
-        for i, top in enumerate(tops):
-            if i in self.copy_tops:
-                top.data[...] = bottoms[0].data
-            else:
-                top.data = bottoms[0].data
+        for top in tops:
+            top.data = bottoms[0].data
 
     def backward(self, tops, propagate_down, bottoms):
         if propagate_down[0]:

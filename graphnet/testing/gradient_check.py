@@ -74,11 +74,12 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
         projection = net.force_backward
     rng = np.random.default_rng(seed)
     # Draw one batch from each data layer and hold it (before in-place layers change it).
-    held = {}
+    held, source_blobs = {}, {}
     for layer in net.layers:
         if layer.is_source:
-            layer.forward([], [net.blobs[t] for t in layer.tops])
-            held.update({t: backend.to_host(net.blobs[t].data).copy() for t in layer.tops})
+            layer.forward([], layer.top_blobs)
+            source_blobs.update({b.name: b for b in layer.top_blobs})
+            held.update({b.name: backend.to_host(b.data).copy() for b in layer.top_blobs})
     rng_state = backend.rng_state()
     outputs = [b for layer in net.layers if layer.differentiable and not layer.is_source
                for b in layer.tops if b in net.outputs]
@@ -87,7 +88,7 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
     def objective():
         backend.set_rng_state(rng_state)
         for name, value in held.items():
-            net.blobs[name].data[...] = backend.asarray(value)
+            source_blobs[name].data[...] = backend.asarray(value)
         loss = net.forward(sources=False)
         if not projection:
             return np.array([loss])
@@ -103,10 +104,12 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
     objective()
     net.clear_param_diffs()
     net.backward(top_diffs=weights if projection else None)
-    took_grad = {b for layer in net.layers for b, down in zip(layer.bottoms, layer.propagate) if down}
+    took_grad = {id(b) for layer in net.layers for b, down in zip(layer.bottom_blobs, layer.propagate)
+                 if down}
     arrays = {f"param '{p.key}'": (p, "data") for ps in net.params.values() for p in ps
               if p.needs_grad}
-    arrays.update({f"bottom '{b}'": (net.blobs[b], "data") for b in held if b in took_grad})
+    arrays.update({f"bottom '{name}'": (blob, "data") for name, blob in source_blobs.items()
+                   if id(blob) in took_grad})
     analytic = {name: backend.to_host(getattr(obj, "diff")).astype(np.float64).copy()
                 for name, (obj, _) in arrays.items()}
 
