@@ -73,6 +73,7 @@ def save_snapshot(path, net, *, iteration, epoch, solver_attrs, solver_arrays, n
     with h5py.File(tmp, "w") as f:
         f.attrs.update(format=FORMAT, version=VERSION, iteration=iteration, epoch=epoch,
                        dtype=net.backend.dtype.name, netdef=json.dumps(netdef or {}))
+        f.create_group("params")
         for param in net.owned_params:
             f.create_dataset(f"params/{param.key}", data=to_host(param.data))
         solver = f.create_group("solver")
