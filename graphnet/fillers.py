@@ -12,40 +12,21 @@ count/shape[0] and fan_out is count/shape[1], as in Caffe.
 """
 
 import math
-import numbers
 
 import numpy as np
 
-from .errors import GraphnetError, did_you_mean
-from .spec import Field, Spec, choice, number
+from .errors import GraphnetError
+from .spec import Field, Kind, Registry, choice, number
 
-FILLERS = {}
-
-
-def register_filler(*names):
-    def register(cls):
-        for name in names:
-            FILLERS[name] = cls
-        cls.type = names[0]
-        return cls
-    return register
+FILLERS = Registry("filler", number=("constant", "value"))
 
 
-class Filler(Spec):
-    type = None
+class Filler(Kind):
+    family = "filler"
 
     def fill(self, shape, rng, dtype):
         """A host array of `shape` and `dtype` drawn from the NumPy generator `rng`."""
         raise NotImplementedError
-
-    def _error(self, message, values, field=None):
-        return GraphnetError(f"{field}: {message}" if field else message)
-
-    def _kind(self):
-        return f"filler '{self.type}'"
-
-    def __repr__(self):
-        return f"{self.type}{super().__repr__()[len(type(self).__name__):]}"
 
 
 def _fans(shape):
@@ -60,7 +41,7 @@ def _fan(shape, variance_norm):
     return {"fan_in": fan_in, "fan_out": fan_out, "average": (fan_in + fan_out) / 2}[variance_norm]
 
 
-@register_filler("constant")
+@FILLERS.register("constant")
 class Constant(Filler):
     value = Field(number(), 0.0)
 
@@ -68,7 +49,7 @@ class Constant(Filler):
         return np.full(shape, self.value, dtype=dtype)
 
 
-@register_filler("gaussian")
+@FILLERS.register("gaussian")
 class Gaussian(Filler):
     mean = Field(number(), 0.0)
     std = Field(number(min=0), 1.0)
@@ -77,7 +58,7 @@ class Gaussian(Filler):
         return rng.normal(self.mean, self.std, shape).astype(dtype)
 
 
-@register_filler("uniform")
+@FILLERS.register("uniform")
 class Uniform(Filler):
     min = Field(number(), 0.0)
     max = Field(number(), 1.0)
@@ -90,7 +71,7 @@ class Uniform(Filler):
         return rng.uniform(self.min, self.max, shape).astype(dtype)
 
 
-@register_filler("xavier", "glorot")
+@FILLERS.register("xavier", "glorot")
 class Xavier(Filler):
     """U[-a, a] with a = sqrt(3 / n), n = fan_in by default (Caffe, Mocha)."""
     variance_norm = Field(choice("fan_in", "fan_out", "average"), "fan_in")
@@ -100,7 +81,7 @@ class Xavier(Filler):
         return rng.uniform(-scale, scale, shape).astype(dtype)
 
 
-@register_filler("msra", "he")
+@FILLERS.register("msra", "he")
 class MSRA(Filler):
     """N(0, 2 / n), n = fan_in by default: He et al. for ReLU nets."""
     variance_norm = Field(choice("fan_in", "fan_out", "average"), "fan_in")
@@ -110,7 +91,7 @@ class MSRA(Filler):
         return rng.normal(0.0, std, shape).astype(dtype)
 
 
-@register_filler("orthogonal")
+@FILLERS.register("orthogonal")
 class Orthogonal(Filler):
     """Rows (or columns) of an orthogonal matrix, times `gain` (Saxe et al.; Mocha)."""
     gain = Field(number(), 1.0)
@@ -124,7 +105,7 @@ class Orthogonal(Filler):
         return (self.gain * q).reshape(shape).astype(dtype)
 
 
-@register_filler("bilinear")
+@FILLERS.register("bilinear")
 class Bilinear(Filler):
     """Bilinear interpolation kernels, for a Deconvolution that upsamples (Caffe)."""
 
@@ -138,24 +119,5 @@ class Bilinear(Filler):
         return np.broadcast_to(np.outer(t, t), shape).astype(dtype)
 
 
-def filler(value):
-    """Converter for a filler field: a name, a number, a mapping or a Filler."""
-    if isinstance(value, Filler):
-        return value
-    if isinstance(value, bool):
-        raise ValueError(f"must be a filler name, a number or a mapping, got {value!r}")
-    if isinstance(value, numbers.Real):
-        return Constant(value=value)
-    if isinstance(value, str):
-        value = {"type": value}
-    if not isinstance(value, dict) or "type" not in value:
-        raise ValueError(f"must be a filler name, a number or a mapping with a type, got {value!r}")
-    fields = dict(value)
-    kind = str(fields.pop("type")).lower()
-    if kind not in FILLERS:
-        raise ValueError(f"unknown filler '{kind}'{did_you_mean(kind, FILLERS)};"
-                         f" known: {', '.join(sorted(FILLERS))}")
-    try:
-        return FILLERS[kind](**fields)
-    except GraphnetError as err:
-        raise ValueError(str(err)) from None
+filler = FILLERS.convert
+"""Converter for a filler field: a name, a number (constant), a mapping or a Filler."""

@@ -214,3 +214,64 @@ def mapping(value):
 
 names = list_of(text)
 """Blob names: `[x, y]`, or a single name."""
+
+
+class Kind(Spec):
+    """One of a named family of specs (fillers, neurons, policies...), registered by name."""
+    type = None
+    family = "kind"
+
+    def _error(self, message, values, field=None):
+        return GraphnetError(f"{field}: {message}" if field else message)
+
+    def _kind(self):
+        return f"{self.family} '{self.type}'"
+
+    def __repr__(self):
+        return f"{self.type}{super().__repr__()[len(type(self).__name__):]}"
+
+
+class Registry(dict):
+    """The kinds of one family by name, and the converter a field of that family uses.
+
+    A value may be a kind object, a name, a mapping with a `type` and the kind's fields,
+    or, where `number` names a (kind, field), a bare number for that kind:
+
+        FILLERS = Registry("filler", number=("constant", "value"))
+        @FILLERS.register("xavier", "glorot")
+        class Xavier(Filler): ...
+        weight_filler = Field(FILLERS.convert, "xavier")
+    """
+
+    def __init__(self, family, number=None):
+        super().__init__()
+        self.family, self.number = family, number
+
+    def register(self, *names):
+        def add(cls):
+            for name in names:
+                self[name] = cls
+            cls.type = names[0]
+            return cls
+        return add
+
+    def convert(self, value):
+        if isinstance(value, Kind) and value.type in self:
+            return value
+        if self.number and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = {"type": self.number[0], self.number[1]: value}
+        if isinstance(value, str):
+            value = {"type": value}
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise ValueError(("must be a number, a " if self.number else "must be a ")
+                             + f"{self.family} name or a mapping with a type, got {value!r}")
+        fields = dict(value)
+        kind = fields.pop("type")
+        found = next((k for k in self if k.lower() == kind.lower()), None)  # ReLU or relu
+        if found is None:
+            raise ValueError(f"unknown {self.family} '{kind}'{did_you_mean(kind, self)}; "
+                             f"known: {', '.join(sorted(self))}")
+        try:
+            return self[found](**fields)
+        except GraphnetError as err:
+            raise ValueError(str(err)) from None

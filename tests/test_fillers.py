@@ -291,7 +291,7 @@ def test_uniform_refuses_max_below_min():
 def test_converter_refuses_what_is_not_a_filler(value):
     with pytest.raises(ValueError) as e:
         filler(value)
-    assert "must be a filler name, a number or a mapping" in str(e.value)
+    assert "must be a number, a filler name or a mapping" in str(e.value)
 
 
 def test_every_registered_filler_is_a_filler_named_by_its_type():

@@ -12,24 +12,20 @@ import sys
 import time
 
 from ..errors import GraphnetError, did_you_mean
-from ..spec import Field, Spec, boolean, integer, optional, text
+from ..spec import Field, Kind, Registry, boolean, integer, optional, text
 
-BREAKS = {}
-
-
-def _register(cls):
-    BREAKS[cls.__name__] = cls
-    return cls
+BREAKS = Registry("coffee break")
 
 
-class CoffeeBreak(Spec):
+class CoffeeBreak(Kind):
     """Something the solver does every `every_n_iter` iterations and/or `every_n_epoch` epochs."""
     every_n_iter = Field(optional(integer(min=1)), None)
     every_n_epoch = Field(optional(integer(min=1)), None)
 
+    family = "coffee break"
+
     def _error(self, message, values, field=None):
-        return GraphnetError(message, field=f"coffee break {type(self).__name__}"
-                             + (f": {field}" if field else ""))
+        return GraphnetError(message, field=f"coffee break {self.type}" + (f": {field}" if field else ""))
 
     def due(self, iteration, epoch, new_epoch):
         """Whether to run after the update that made `iteration` (and maybe began `epoch`)."""
@@ -46,7 +42,7 @@ class CoffeeBreak(Spec):
         """Called once when solving ends, however it ends."""
 
 
-@_register
+@BREAKS.register("TrainingSummary")
 class TrainingSummary(CoffeeBreak):
     """Loss, learning rate and speed: a tqdm bar on a terminal, a plain line otherwise."""
     every_n_iter = Field(optional(integer(min=1)), 100)
@@ -75,7 +71,7 @@ class TrainingSummary(CoffeeBreak):
             self.bar.close()
 
 
-@_register
+@BREAKS.register("ValidationPerformance")
 class ValidationPerformance(CoffeeBreak):
     """One full epoch of the test net (which shares the train net's parameters); every statistic
     is reported and recorded as `val/<top>`. In Python, as in Mocha:
@@ -124,7 +120,7 @@ class ValidationPerformance(CoffeeBreak):
                             f"in {self.patience} validations")
 
 
-@_register
+@BREAKS.register("Snapshot")
 class Snapshot(CoffeeBreak):
     """Writes <run_dir>/snapshot-<iteration>.h5: everything needed to resume exactly."""
 
@@ -136,12 +132,7 @@ def coffee_break(value):
     """A CoffeeBreak from a netdef entry: {type: TrainingSummary, every_n_iter: 100, ...}."""
     if isinstance(value, CoffeeBreak):
         return value
-    if not isinstance(value, dict) or "type" not in value:
-        raise GraphnetError(f"a coffee break is a mapping with a type, got {value!r}",
-                            field="coffee_breaks")
-    fields = dict(value)
-    kind = fields.pop("type")
-    if kind not in BREAKS:
-        raise GraphnetError(f"unknown coffee break '{kind}'{did_you_mean(kind, BREAKS)}; "
-                            f"known: {', '.join(BREAKS)}", field="coffee_breaks")
-    return BREAKS[kind](**fields)
+    try:
+        return BREAKS.convert(value)
+    except ValueError as err:
+        raise GraphnetError(str(err), field="coffee_breaks") from None

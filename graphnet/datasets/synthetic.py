@@ -8,36 +8,21 @@ different seeds see different samples of the same problem.
 
 import numpy as np
 
-from ..errors import GraphnetError, did_you_mean
-from ..spec import Field, Spec, integer, number
+from ..spec import Field, Kind, Registry, integer, number
 
-SOURCES = {}
-
-
-def register_source(name):
-    def register(cls):
-        SOURCES[name] = cls
-        cls.type = name
-        return cls
-    return register
+SOURCES = Registry("source")
 
 
-class Source(Spec):
-    type = None
+class Source(Kind):
+    family = "source"
     tops = ()  # what each array holds, in order
 
     def arrays(self):
         """The dataset as host arrays, one per top, samples along the first axis."""
         raise NotImplementedError
 
-    def _error(self, message, values, field=None):
-        return GraphnetError(f"{field}: {message}" if field else message)
 
-    def _kind(self):
-        return f"source '{self.type}'"
-
-
-@register_source("parity")
+@SOURCES.register("parity")
 class Parity(Source):
     """n-bit parity: x is random bits plus Gaussian noise, y is 1 when an odd number are set."""
     n = Field(integer(min=1), 1024, "samples")
@@ -54,7 +39,7 @@ class Parity(Source):
         return [x.astype(np.float32), y.astype(np.float32)]
 
 
-@register_source("linear")
+@SOURCES.register("linear")
 class Linear(Source):
     """y = X w + b (+ noise) with X ~ N(0, 1); w and b are drawn once from `seed` too."""
     n = Field(integer(min=1), 100, "samples")
@@ -77,7 +62,7 @@ class Linear(Source):
         return [x.astype(np.float32), y.astype(np.float32)]
 
 
-@register_source("product")
+@SOURCES.register("product")
 class Product(Source):
     """y = x1 * x2 with x1, x2 ~ U[low, high]: a function no linear model fits."""
     n = Field(integer(min=1), 1024, "samples")
@@ -92,19 +77,5 @@ class Product(Source):
         return [x.astype(np.float32), (x[:, :1] * x[:, 1:]).astype(np.float32)]
 
 
-def source(value):
-    """Converter for a `source` field: a name, or a mapping with a type and its fields."""
-    if isinstance(value, Source):
-        return value
-    fields = {"type": value} if isinstance(value, str) else value
-    if not isinstance(fields, dict) or not isinstance(fields.get("type"), str):
-        raise ValueError(f"must be a source name or a mapping with a type, got {value!r}")
-    fields = dict(fields)
-    kind = fields.pop("type")
-    if kind not in SOURCES:
-        raise ValueError(f"unknown source '{kind}'{did_you_mean(kind, SOURCES)};"
-                         f" known: {', '.join(sorted(SOURCES))}")
-    try:
-        return SOURCES[kind](**fields)
-    except GraphnetError as err:
-        raise ValueError(f"source {kind}: {err}") from None
+source = SOURCES.convert
+"""Converter for a `source` field: a name, or a mapping with a type and its fields."""

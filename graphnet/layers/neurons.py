@@ -8,24 +8,14 @@ Each backward is written in terms of the output y, so in-place use needs no copy
 relu' = [y > 0], sigmoid' = y(1 - y), tanh' = 1 - y^2, exp' = y.
 """
 
-from ..errors import did_you_mean
-from ..spec import Field, Spec, number
+from ..spec import Field, Kind, Registry, number
 from .base import Layer, register
 
-NEURONS = {}
+NEURONS = Registry("neuron")
 
 
-def _neuron_type(*names):
-    def register_neuron(cls):
-        for name in names:
-            NEURONS[name] = cls
-        cls.type = names[0]
-        return cls
-    return register_neuron
-
-
-class Neuron(Spec):
-    type = None
+class Neuron(Kind):
+    family = "neuron"
 
     def forward(self, xp, x, out):
         """out = f(x); out may be x."""
@@ -36,7 +26,7 @@ class Neuron(Spec):
         raise NotImplementedError
 
 
-@_neuron_type("identity")
+@NEURONS.register("identity")
 class Identity(Neuron):
     def forward(self, xp, x, out):
         if out is not x:
@@ -47,7 +37,7 @@ class Identity(Neuron):
             out[...] = dy
 
 
-@_neuron_type("relu")
+@NEURONS.register("relu")
 class ReLUNeuron(Neuron):
     def forward(self, xp, x, out):
         xp.maximum(x, 0, out=out)
@@ -56,7 +46,7 @@ class ReLUNeuron(Neuron):
         xp.multiply(dy, y > 0, out=out)
 
 
-@_neuron_type("leaky_relu", "lrelu")
+@NEURONS.register("leaky_relu", "lrelu")
 class LeakyReLUNeuron(Neuron):
     slope = Field(number(above=0), 0.01, "gradient for x < 0")
 
@@ -67,7 +57,7 @@ class LeakyReLUNeuron(Neuron):
         xp.multiply(dy, xp.where(y > 0, 1, self.slope).astype(dy.dtype), out=out)
 
 
-@_neuron_type("sigmoid")
+@NEURONS.register("sigmoid")
 class SigmoidNeuron(Neuron):
     def forward(self, xp, x, out):
         # 1/(1 + e^-x) = (1 + tanh(x/2)) / 2 never overflows
@@ -80,7 +70,7 @@ class SigmoidNeuron(Neuron):
         xp.multiply(dy, y * (1 - y), out=out)
 
 
-@_neuron_type("tanh")
+@NEURONS.register("tanh")
 class TanhNeuron(Neuron):
     def forward(self, xp, x, out):
         xp.tanh(x, out=out)
@@ -89,7 +79,7 @@ class TanhNeuron(Neuron):
         xp.multiply(dy, 1 - y * y, out=out)
 
 
-@_neuron_type("exponential", "exp")
+@NEURONS.register("exponential", "exp")
 class ExponentialNeuron(Neuron):
     def forward(self, xp, x, out):
         xp.exp(x, out=out)
@@ -98,22 +88,8 @@ class ExponentialNeuron(Neuron):
         xp.multiply(dy, y, out=out)
 
 
-def neuron(value):
-    """Converter for a `neuron` field: a name, or a mapping with a type and its fields."""
-    if isinstance(value, Neuron):
-        return value
-    fields = {"type": value} if isinstance(value, str) else value
-    if not isinstance(fields, dict) or not isinstance(fields.get("type"), str):
-        raise ValueError(f"must be a neuron name or a mapping with a type, got {value!r}")
-    fields = dict(fields)
-    kind = fields.pop("type").lower()
-    if kind not in NEURONS:
-        raise ValueError(f"unknown neuron '{kind}'{did_you_mean(kind, NEURONS)};"
-                         f" known: {', '.join(sorted(NEURONS))}")
-    try:
-        return NEURONS[kind](**fields)
-    except Exception as err:
-        raise ValueError(f"neuron {kind}: {err}") from None
+neuron = NEURONS.convert
+"""Converter for a `neuron` field: a name, or a mapping with a type and its fields."""
 
 
 class _NeuronLayer(Layer):

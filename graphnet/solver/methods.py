@@ -15,22 +15,13 @@ a second temporary keep one scratch array between steps.
 
 import math
 
-from ..errors import GraphnetError, did_you_mean
-from ..spec import Field, Spec, number
+from ..spec import Field, Kind, Registry, number
 
-METHODS = {}
-
-
-def register_method(name):
-    def register(cls):
-        METHODS[name] = cls
-        cls.type = name
-        return cls
-    return register
+METHODS = Registry("method")
 
 
-class Method(Spec):
-    type = None
+class Method(Kind):
+    family = "method"
     state_names = ()
     uses_momentum = False   # whether the momentum policy means anything to this method
 
@@ -47,36 +38,13 @@ class Method(Spec):
             buffer = self._scratch = xp.empty_like(like)
         return buffer
 
-    def _error(self, message, values, field=None):
-        return GraphnetError(f"{field}: {message}" if field else message)
-
-    def _kind(self):
-        return f"method '{self.type}'"
-
-    def __repr__(self):
-        return f"{self.type}{super().__repr__()[len(type(self).__name__):]}"
 
 
-def method(value):
-    """Converter for a method field: a name, a mapping with a type, or a Method."""
-    if isinstance(value, Method):
-        return value
-    if isinstance(value, str):
-        value = {"type": value}
-    if not isinstance(value, dict) or "type" not in value:
-        raise ValueError(f"must be a method name or a mapping with a type, got {value!r}")
-    fields = dict(value)
-    kind = str(fields.pop("type")).lower()
-    if kind not in METHODS:
-        raise ValueError(f"unknown method '{kind}'{did_you_mean(kind, METHODS)};"
-                         f" known: {', '.join(sorted(METHODS))}")
-    try:
-        return METHODS[kind](**fields)
-    except GraphnetError as err:
-        raise ValueError(str(err)) from None
+method = METHODS.convert
+"""Converter for a method field: a name, a mapping with a type, or a Method."""
 
 
-@register_method("sgd")
+@METHODS.register("sgd")
 class SGD(Method):
     """Momentum SGD, as Caffe: V = momentum*V + lr*g; W -= V. `method: sgd`"""
     state_names = ("history",)
@@ -90,7 +58,7 @@ class SGD(Method):
         data -= history
 
 
-@register_method("nesterov")
+@METHODS.register("nesterov")
 class Nesterov(Method):
     """Nesterov's accelerated gradient, as Caffe: V_old = V; V = momentum*V + lr*g;
     W -= (1 + momentum)*V - momentum*V_old. `method: nesterov`"""
@@ -108,7 +76,7 @@ class Nesterov(Method):
         data -= grad
 
 
-@register_method("adagrad")
+@METHODS.register("adagrad")
 class AdaGrad(Method):
     """H += g^2; W -= lr*g / (sqrt(H) + delta) (Duchi et al.; Caffe). `method: adagrad`"""
     state_names = ("history",)
@@ -123,7 +91,7 @@ class AdaGrad(Method):
         data -= grad
 
 
-@register_method("rmsprop")
+@METHODS.register("rmsprop")
 class RMSProp(Method):
     """H = rho*H + (1 - rho)*g^2; W -= lr*g / (sqrt(H) + delta) (Tieleman and Hinton; Caffe).
 
@@ -141,7 +109,7 @@ class RMSProp(Method):
         data -= grad
 
 
-@register_method("adadelta")
+@METHODS.register("adadelta")
 class AdaDelta(Method):
     """Zeiler's AdaDelta in Caffe's form, the step scaled by lr (base_lr 1.0 is usual):
     Eg = rho*Eg + (1 - rho)*g^2; u = g*sqrt((Edx + delta) / (Eg + delta));
@@ -167,7 +135,7 @@ class AdaDelta(Method):
         data -= grad
 
 
-@register_method("adam")
+@METHODS.register("adam")
 class Adam(Method):
     """Kingma and Ba, as Caffe: m = beta1*m + (1 - beta1)*g; v = beta2*v + (1 - beta2)*g^2;
     W -= lr * sqrt(1 - beta2^(t+1)) / (1 - beta1^(t+1)) * m / (sqrt(v) + delta).

@@ -18,27 +18,15 @@ snapshots, and takes it back with `load_state(state)`.
 
 import bisect
 import math
-import numbers
 
-from ..errors import GraphnetError, did_you_mean
-from ..spec import Field, Spec, boolean, integer, list_of, number, text
+from ..errors import did_you_mean
+from ..spec import Field, Kind, Registry, boolean, integer, list_of, number, text
 
-LR_POLICIES = {}
-MOMENTUM_POLICIES = {}
-
-
-def _register(registry, name):
-    def register(cls):
-        registry[name] = cls
-        cls.type = name
-        return cls
-    return register
+LR_POLICIES = Registry("lr_policy", number=("fixed", "base_lr"))
+MOMENTUM_POLICIES = Registry("momentum policy", number=("fixed", "base"))
 
 
-class Policy(Spec):
-    type = None
-    what = "policy"
-
+class Policy(Kind):
     def state(self):
         """What a snapshot keeps of this policy: {name: number}; {} when it has no state."""
         return {}
@@ -46,18 +34,9 @@ class Policy(Spec):
     def load_state(self, state):
         """Take back what `state()` gave."""
 
-    def _error(self, message, values, field=None):
-        return GraphnetError(f"{field}: {message}" if field else message)
-
-    def _kind(self):
-        return f"{self.what} '{self.type}'"
-
-    def __repr__(self):
-        return f"{self.type}{super().__repr__()[len(type(self).__name__):]}"
-
 
 class LRPolicy(Policy):
-    what = "lr_policy"
+    family = "lr_policy"
 
     def rate(self, iteration):
         """The learning rate of the update that follows `iteration` updates."""
@@ -65,48 +44,23 @@ class LRPolicy(Policy):
 
 
 class MomentumPolicy(Policy):
-    what = "momentum policy"
+    family = "momentum policy"
 
     def momentum(self, iteration):
         """The momentum of the update that follows `iteration` updates."""
         raise NotImplementedError
 
 
-def _policy(value, registry, base, fixed_field):
-    if isinstance(value, base):
-        return value
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, a policy name or a mapping, got {value!r}")
-    if isinstance(value, numbers.Real):
-        value = {"type": "fixed", fixed_field: value}
-    if isinstance(value, str):
-        value = {"type": value}
-    if not isinstance(value, dict) or "type" not in value:
-        raise ValueError(f"must be a number, a policy name or a mapping with a type, got {value!r}")
-    fields = dict(value)
-    kind = str(fields.pop("type")).lower()
-    if kind not in registry:
-        raise ValueError(f"unknown {base.what} '{kind}'{did_you_mean(kind, registry)};"
-                         f" known: {', '.join(sorted(registry))}")
-    try:
-        return registry[kind](**fields)
-    except GraphnetError as err:
-        raise ValueError(str(err)) from None
+lr_policy = LR_POLICIES.convert
+"""Converter for a learning-rate policy: a number (fixed), a name, a mapping or a policy."""
 
-
-def lr_policy(value):
-    """Converter for a learning-rate policy: a number (fixed), a name, a mapping or a policy."""
-    return _policy(value, LR_POLICIES, LRPolicy, "base_lr")
-
-
-def momentum_policy(value):
-    """Converter for a momentum policy: a number (fixed), a name, a mapping or a policy."""
-    return _policy(value, MOMENTUM_POLICIES, MomentumPolicy, "base")
+momentum_policy = MOMENTUM_POLICIES.convert
+"""Converter for a momentum policy: a number (fixed), a name, a mapping or a policy."""
 
 
 # --- learning-rate policies -----------------------------------------------------------------
 
-@_register(LR_POLICIES, "fixed")
+@LR_POLICIES.register("fixed")
 class Fixed(LRPolicy):
     """base_lr always: `lr_policy: 0.01` or `{type: fixed, base_lr: 0.01}`."""
     base_lr = Field(number(min=0))
@@ -115,7 +69,7 @@ class Fixed(LRPolicy):
         return self.base_lr
 
 
-@_register(LR_POLICIES, "step")
+@LR_POLICIES.register("step")
 class Step(LRPolicy):
     """base_lr * gamma^floor(iteration / stepsize):
     `{type: step, base_lr: 0.1, gamma: 0.1, stepsize: 10000}`."""
@@ -127,7 +81,7 @@ class Step(LRPolicy):
         return self.base_lr * self.gamma ** (iteration // self.stepsize)
 
 
-@_register(LR_POLICIES, "exp")
+@LR_POLICIES.register("exp")
 class Exp(LRPolicy):
     """base_lr * gamma^iteration: `{type: exp, base_lr: 0.1, gamma: 0.999}`."""
     base_lr = Field(number(min=0))
@@ -137,7 +91,7 @@ class Exp(LRPolicy):
         return self.base_lr * self.gamma ** iteration
 
 
-@_register(LR_POLICIES, "inv")
+@LR_POLICIES.register("inv")
 class Inv(LRPolicy):
     """base_lr * (1 + gamma*iteration)^-power: `{type: inv, base_lr: 0.01, gamma: 0.0001, power: 0.75}`."""
     base_lr = Field(number(min=0))
@@ -148,7 +102,7 @@ class Inv(LRPolicy):
         return self.base_lr * (1.0 + self.gamma * iteration) ** -self.power
 
 
-@_register(LR_POLICIES, "multistep")
+@LR_POLICIES.register("multistep")
 class MultiStep(LRPolicy):
     """base_lr * gamma^(how many stepvalues are <= iteration):
     `{type: multistep, base_lr: 0.1, gamma: 0.1, stepvalues: [30000, 60000]}`."""
@@ -164,7 +118,7 @@ class MultiStep(LRPolicy):
         return self.base_lr * self.gamma ** bisect.bisect_right(self.stepvalues, iteration)
 
 
-@_register(LR_POLICIES, "poly")
+@LR_POLICIES.register("poly")
 class Poly(LRPolicy):
     """base_lr * (1 - iteration/max_iter)^power, 0 from max_iter on:
     `{type: poly, base_lr: 0.01, power: 0.9, max_iter: 10000}`."""
@@ -178,7 +132,7 @@ class Poly(LRPolicy):
         return self.base_lr * (1.0 - iteration / self.max_iter) ** self.power
 
 
-@_register(LR_POLICIES, "sigmoid")
+@LR_POLICIES.register("sigmoid")
 class Sigmoid(LRPolicy):
     """base_lr / (1 + exp(-gamma*(iteration - stepsize))); a negative gamma decreases:
     `{type: sigmoid, base_lr: 0.1, gamma: -0.001, stepsize: 5000}`."""
@@ -229,7 +183,7 @@ class _Stages:
         return self.stages[-1]["policy"]
 
 
-@_register(LR_POLICIES, "staged")
+@LR_POLICIES.register("staged")
 class Staged(_Stages, LRPolicy):
     """The rate of the current stage's policy; the last stage lasts forever:
 
@@ -252,7 +206,7 @@ class Staged(_Stages, LRPolicy):
         return self.policy_at(iteration).rate(iteration)
 
 
-@_register(LR_POLICIES, "decay_on_validation")
+@LR_POLICIES.register("decay_on_validation")
 class DecayOnValidation(LRPolicy):
     """Mocha's DecayOnValidation: when the validation statistic `key` gets worse than the
     best so far, multiply the rate by gamma (never below min_lr) and go back to the last
@@ -296,7 +250,7 @@ class DecayOnValidation(LRPolicy):
 
 # --- momentum policies ----------------------------------------------------------------------
 
-@_register(MOMENTUM_POLICIES, "fixed")
+@MOMENTUM_POLICIES.register("fixed")
 class FixedMomentum(MomentumPolicy):
     """base always: `momentum: 0.9` or `{type: fixed, base: 0.9}`."""
     base = Field(number(min=0))
@@ -305,7 +259,7 @@ class FixedMomentum(MomentumPolicy):
         return self.base
 
 
-@_register(MOMENTUM_POLICIES, "step")
+@MOMENTUM_POLICIES.register("step")
 class StepMomentum(MomentumPolicy):
     """min(base * gamma^floor(iteration / stepsize), max):
     `{type: step, base: 0.5, gamma: 1.1, stepsize: 1000, max: 0.9}`."""
@@ -321,7 +275,7 @@ class StepMomentum(MomentumPolicy):
             return self.max
 
 
-@_register(MOMENTUM_POLICIES, "linear")
+@MOMENTUM_POLICIES.register("linear")
 class LinearMomentum(MomentumPolicy):
     """min(base + floor(iteration / stepsize) * gamma, max):
     `{type: linear, base: 0.5, gamma: 0.0008, stepsize: 600, max: 0.9}`."""
@@ -334,7 +288,7 @@ class LinearMomentum(MomentumPolicy):
         return min(self.base + (iteration // self.stepsize) * self.gamma, self.max)
 
 
-@_register(MOMENTUM_POLICIES, "staged")
+@MOMENTUM_POLICIES.register("staged")
 class StagedMomentum(_Stages, MomentumPolicy):
     """The momentum of the current stage's policy; the last stage lasts forever:
 

@@ -119,8 +119,8 @@ def test_neuron_field_mapping():
     ("rleu", ["unknown neuron 'rleu'", "(did you mean 'relu'?)", "known: ", "sigmoid"]),
     ("sigmod", ["unknown neuron 'sigmod'", "(did you mean 'sigmoid'?)"]),
     ({"type": "tnah"}, ["unknown neuron 'tnah'", "(did you mean 'tanh'?)"]),
-    ({"type": "leaky_relu", "slope": -1}, ["neuron leaky_relu:", "slope", "must be > 0, got -1"]),
-    ({"type": "relu", "slope": 0.1}, ["neuron relu:", "slope", "unknown field"]),
+    ({"type": "leaky_relu", "slope": -1}, ["slope: must be > 0, got -1"]),
+    ({"type": "relu", "slope": 0.1}, ["slope: unknown field for neuron 'relu'"]),
     ({"slope": 0.1}, ["must be a neuron name or a mapping with a type"]),
     (3, ["must be a neuron name or a mapping with a type, got 3"]),
 ])
@@ -137,7 +137,7 @@ def test_neuron_field_mistake_on_a_layer():
     assert "layer 'ip': neuron: unknown neuron 'sigmod' (did you mean 'sigmoid'?)" in str(err.value)
     with pytest.raises(GraphnetError) as err:
         InnerProduct(name="ip", bottoms=["x"], tops=["y"], output_dim=2, neuron={"type": "lrelu", "slope": 0})
-    assert "layer 'ip': neuron: neuron lrelu: slope: must be > 0, got 0" in str(err.value)
+    assert "layer 'ip': neuron: slope: must be > 0, got 0" in str(err.value)
 
 
 @pytest.mark.parametrize("fields, words", [
