@@ -14,6 +14,7 @@ from .blob import Blob, Param
 from .errors import GraphnetError, did_you_mean
 from .layers import Layer
 from .layers.neurons import Identity
+from .layers.split import Split
 from .topology import included, insert_splits, mark_kept_tops, sort_layers
 
 
@@ -74,6 +75,10 @@ class Net:
 
     def _locate(self, err, layer):
         file, line = getattr(layer, "_where", (None, None))
+        # A layer's message names its bottoms; say the blob the user wrote, not its split.
+        for split in (l for l in self.layers if isinstance(l, Split)):
+            for top in split.tops:
+                err.message = err.message.replace(f"'{top}'", f"'{split.bottoms[0]}'")
         return err.locate(file=file, line=line, layer=layer.name, net=self.name)
 
     # --- building -----------------------------------------------------------------------

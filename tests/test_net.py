@@ -278,3 +278,13 @@ def test_in_place_layer_after_a_layer_that_reads_its_output_gets_its_own_input()
                       ReLU(name="relu", bottoms=["h"], tops=["h"])])
     assert plain.layer("ip").top_blobs[0] is plain.layer("relu").top_blobs[0]
     assert plain.layer("ip").kept_tops == set()
+
+
+def test_setup_errors_name_the_blob_the_user_wrote_not_its_split():
+    from graphnet.layers import ElementWise
+    layers = [Input(name="in", tops=["x", "z"], shapes=[[2, 3], [2, 4]]),
+              InnerProduct(name="ip", bottoms=["x"], tops=["h"], output_dim=3),
+              ElementWise(name="add", bottoms=["x", "z"], tops=["s"])]
+    with pytest.raises(GraphnetError) as err:
+        Net("n", layers)
+    assert "shapes differ: 'x' is (2, 3), 'z' is (2, 4)" in str(err.value), str(err.value)
