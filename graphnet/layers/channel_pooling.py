@@ -3,8 +3,8 @@
 import numpy as np
 
 from ..spec import Field, choice, integer
-from .base import Layer, register
-from .pooling import pooled_extent
+from .base import register
+from .pooling import WindowPooling, pooled_extent
 
 
 def _before_after(value):
@@ -16,7 +16,7 @@ def _before_after(value):
 
 
 @register
-class ChannelPooling(Layer):
+class ChannelPooling(WindowPooling):
     """Mocha's channel pooling: windows of `kernel` channels (axis 1), `stride` apart, pooled
     at every position of a bottom (N, C, ...). Sizes are rounded as Pooling's: the channel
     count becomes ceil((C + before + after - kernel) / stride) + 1, less one if the last
@@ -50,75 +50,14 @@ class ChannelPooling(Layer):
         self.count = count
         # Every window inside the channels: read them in place; otherwise a padded copy
         # holds every window and all the channels.
-        self.direct = before == 0 and span <= c
-        self.tiled = self.direct and s == k and span == c
-        padded = (n, max(span, before + c)) + shape[2:]
-        self.padded = None if self.direct else self.backend.zeros(padded)
-        self.grad = None if self.direct else self.backend.zeros(padded)
-        self.inner = (slice(None), slice(before, before + c))
-        if self.pool == "max":
-            self.best = self.backend.zeros((n, count) + shape[2:])  # safe from in-place layers
-            if not self.direct:
-                self.padded[...] = -np.inf
-        else:
-            sizes = np.array(sizes, dtype=float).reshape((count,) + (1,) * (len(shape) - 2))
-            self.scale = self.backend.asarray(1.0 / sizes)
-        return [(n, count) + shape[2:]]
+        direct = before == 0 and span <= c
+        return self._buffers((n, count) + shape[2:], (n, max(span, before + c)) + shape[2:],
+                             direct, direct and s == k and span == c,
+                             (slice(None), slice(before, before + c)),
+                             np.reshape(sizes, (count,) + (1,) * (len(shape) - 2)))
 
     def _windows(self, array):
         """The strided view of each kernel offset over all windows."""
         s = self.stride
         for i in range(self.kernel):
             yield array[:, i:i + s * (self.count - 1) + 1:s]
-
-    def forward(self, bottoms, tops):
-        xp, x, y = self.xp, bottoms[0].data, tops[0].data
-        if self.direct:
-            image = x
-        else:
-            image = self.padded
-            image[self.inner] = x
-        windows = self._windows(image)
-        if self.pool == "max":
-            self.best[...] = next(windows)
-            for view in windows:
-                xp.maximum(self.best, view, out=self.best)
-            y[...] = self.best
-        else:
-            y[...] = next(windows)
-            for view in windows:
-                y += view
-            y *= self.scale
-
-    def backward(self, tops, propagate_down, bottoms):
-        if not propagate_down[0]:
-            return
-        xp, dy, dx = self.xp, tops[0].diff, bottoms[0].diff
-        grad = dx if self.direct else self.grad
-        if not self.tiled:
-            grad[...] = 0  # windows overlap or skip channels: add their shares onto zeros
-        if self.pool == "max":
-            # Each window's gradient goes to its first channel equal to the max.
-            y = self.best
-            image = bottoms[0].data if self.direct else self.padded
-            unclaimed = xp.ones(y.shape, dtype=bool)
-            hit = xp.empty(y.shape, dtype=bool)
-            share = None if self.tiled else xp.empty_like(dy)
-            for view, grad_view in zip(self._windows(image), self._windows(grad)):
-                xp.equal(view, y, out=hit)
-                hit &= unclaimed
-                unclaimed ^= hit
-                if self.tiled:
-                    xp.multiply(dy, hit, out=grad_view)
-                else:
-                    xp.multiply(dy, hit, out=share)
-                    grad_view += share
-        else:
-            share = dy * self.scale
-            for grad_view in self._windows(grad):
-                if self.tiled:
-                    grad_view[...] = share
-                else:
-                    grad_view += share
-        if not self.direct:
-            dx[...] = grad[self.inner]

@@ -33,59 +33,24 @@ def pooled_extent(size, kernel, stride, before, after):
     return count, (count - 1) * stride + kernel, sizes
 
 
-@register
-class Pooling(Layer):
-    """Max or mean over kernel windows, with Caffe's output size:
-    ceil((in + 2 pad - kernel) / stride) + 1, less one if the last window would start past
-    the image. Mean windows divide by their size clipped to the padded image, as Caffe.
-    Max sends each window's gradient to one input: the first (row-major) equal to the max.
+class WindowPooling(Layer):
+    """Max or mean over windows that `_windows(array)` lists as one strided view per kernel
+    offset. A subclass's setup works out the geometry and ends with `_buffers(...)`."""
 
-        - {name: pool1, type: Pooling, bottoms: [conv1], tops: [pool1], pool: max, kernel: 2, stride: 2}
-    """
-    pool = Field(choice("max", "mean"), "max")
-    kernel = Field(pair(min=1), 1, "window size, or [h, w]")
-    stride = Field(pair(min=1), 1)
-    pad = Field(pair(min=0), 0)
-    global_pooling = Field(boolean, False, "one window over the whole map")
-    neuron = Field(neuron, "identity", "activation applied to the output (fused)")
-
-    def setup(self, bottom_shapes):
-        shape = tuple(bottom_shapes[0])
-        if len(shape) != 4:
-            raise self.error(f"needs a 4-D bottom (N, C, H, W), '{self.bottoms[0]}' is {shape}", "bottoms")
-        n, c, h, w = shape
-        kernel, stride, pad = ((h, w), (1, 1), (0, 0)) if self.global_pooling else (
-            self.kernel, self.stride, self.pad)
-        if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
-            raise self.error(f"must be smaller than the kernel {kernel}, got {pad}", "pad")
-        if h + 2 * pad[0] < kernel[0] or w + 2 * pad[1] < kernel[1]:
-            raise self.error(f"{kernel} is larger than '{self.bottoms[0]}' {shape} padded by {pad}",
-                             "kernel")
-        (oh, span_h, rows), (ow, span_w, cols) = (
-            pooled_extent(size, k, s, p, p) for size, k, s, p in zip((h, w), kernel, stride, pad))
-        self.window, self.step, self.out_hw = kernel, stride, (oh, ow)
-        # Every window inside the image: read it in place. Otherwise a padded copy holds every
-        # window whole (max pads with -inf, mean with 0) and the whole image.
-        self.direct = pad == (0, 0) and span_h <= h and span_w <= w
-        self.tiled = self.direct and stride == kernel and (span_h, span_w) == (h, w)
-        padded = (n, c, max(span_h, h + pad[0]), max(span_w, w + pad[1]))
-        self.padded = None if self.direct else self.backend.zeros(padded)
-        self.grad = None if self.direct else self.backend.zeros(padded)
-        self.inner = (slice(None), slice(None), slice(pad[0], pad[0] + h), slice(pad[1], pad[1] + w))
+    def _buffers(self, out_shape, padded_shape, direct, tiled, inner, sizes):
+        """direct: every window lies inside the bottom, read in place; tiled: the windows
+        also cover it exactly once; inner: where the bottom sits in the padded copy;
+        sizes: each window's size, for means."""
+        self.direct, self.tiled, self.inner = direct, tiled, inner
+        self.padded = None if direct else self.backend.zeros(padded_shape)
+        self.grad = None if direct else self.backend.zeros(padded_shape)
         if self.pool == "max":
-            self.best = self.backend.zeros((n, c, oh, ow))  # the maxima, safe from in-place layers
-            if not self.direct:
+            self.best = self.backend.zeros(out_shape)  # the maxima, safe from in-place layers
+            if not direct:
                 self.padded[...] = -np.inf
         else:
-            self.scale = self.backend.asarray(1.0 / np.outer(rows, cols))
-        return [(n, c, oh, ow)]
-
-    def _windows(self, array):
-        """The strided view of each kernel offset over all windows, offset by offset."""
-        (kh, kw), (sh, sw), (oh, ow) = self.window, self.step, self.out_hw
-        for i in range(kh):
-            for j in range(kw):
-                yield array[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            self.scale = self.backend.asarray(1.0 / np.asarray(sizes, dtype=float))
+        return [tuple(out_shape)]
 
     def forward(self, bottoms, tops):
         xp, y = self.xp, tops[0].data
@@ -138,3 +103,50 @@ class Pooling(Layer):
                     grad_view += share
         if not self.direct:
             bottoms[0].diff[...] = grad[self.inner]
+
+
+@register
+class Pooling(WindowPooling):
+    """Max or mean over kernel windows, with Caffe's output size:
+    ceil((in + 2 pad - kernel) / stride) + 1, less one if the last window would start past
+    the image. Mean windows divide by their size clipped to the padded image, as Caffe.
+    Max sends each window's gradient to one input: the first (row-major) equal to the max.
+
+        - {name: pool1, type: Pooling, bottoms: [conv1], tops: [pool1], pool: max, kernel: 2, stride: 2}
+    """
+    pool = Field(choice("max", "mean"), "max")
+    kernel = Field(pair(min=1), 1, "window size, or [h, w]")
+    stride = Field(pair(min=1), 1)
+    pad = Field(pair(min=0), 0)
+    global_pooling = Field(boolean, False, "one window over the whole map")
+    neuron = Field(neuron, "identity", "activation applied to the output (fused)")
+
+    def setup(self, bottom_shapes):
+        shape = tuple(bottom_shapes[0])
+        if len(shape) != 4:
+            raise self.error(f"needs a 4-D bottom (N, C, H, W), '{self.bottoms[0]}' is {shape}", "bottoms")
+        n, c, h, w = shape
+        kernel, stride, pad = ((h, w), (1, 1), (0, 0)) if self.global_pooling else (
+            self.kernel, self.stride, self.pad)
+        if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
+            raise self.error(f"must be smaller than the kernel {kernel}, got {pad}", "pad")
+        if h + 2 * pad[0] < kernel[0] or w + 2 * pad[1] < kernel[1]:
+            raise self.error(f"{kernel} is larger than '{self.bottoms[0]}' {shape} padded by {pad}",
+                             "kernel")
+        (oh, span_h, rows), (ow, span_w, cols) = (
+            pooled_extent(size, k, s, p, p) for size, k, s, p in zip((h, w), kernel, stride, pad))
+        self.window, self.step, self.out_hw = kernel, stride, (oh, ow)
+        # Every window inside the image: read it in place. Otherwise a padded copy holds every
+        # window whole (max pads with -inf, mean with 0) and the whole image.
+        direct = pad == (0, 0) and span_h <= h and span_w <= w
+        return self._buffers((n, c, oh, ow), (n, c, max(span_h, h + pad[0]), max(span_w, w + pad[1])),
+                             direct, direct and stride == kernel and (span_h, span_w) == (h, w),
+                             (slice(None), slice(None), slice(pad[0], pad[0] + h), slice(pad[1], pad[1] + w)),
+                             np.outer(rows, cols))
+
+    def _windows(self, array):
+        """The strided view of each kernel offset over all windows, offset by offset."""
+        (kh, kw), (sh, sw), (oh, ow) = self.window, self.step, self.out_hw
+        for i in range(kh):
+            for j in range(kw):
+                yield array[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
