@@ -230,8 +230,8 @@ class Net:
             for blob, own in layer.detached:  # a view a later in-place layer will change
                 own[...] = blob.data
                 blob.data = own
-            for blob, copy in layer.saved_tops:
-                copy[...] = blob.data
+            for blob, saved in layer.saved_tops:
+                saved[...] = blob.data
             if timings is not None:
                 timings.setdefault(layer.name, [0.0, 0.0])[0] += self._clock() - start
             for blob, weight in weighted:
@@ -261,8 +261,8 @@ class Net:
                 continue
             start = timings is not None and self._clock()
             changed = [blob.data for blob, _ in layer.saved_tops]
-            for blob, copy in layer.saved_tops:  # its outputs as it made them, before in-place changes
-                blob.data = copy
+            for blob, saved in layer.saved_tops:  # its outputs as it made them, before in-place changes
+                blob.data = saved
             if neuron is not None:
                 for top in tops:
                     neuron.backward(xp, top.data, top.diff, top.diff)

@@ -7,7 +7,6 @@ import textwrap
 import numpy as np
 import pytest
 
-import graphnet
 from graphnet import GraphnetError, Net
 from graphnet.cli import main
 from graphnet.layers import InnerProduct, MemoryData

@@ -18,7 +18,7 @@ import signal
 
 import numpy as np
 
-from ..coffee.breaks import CoffeeBreak, coffee_break
+from ..coffee.breaks import coffee_break
 from ..coffee.lounge import CoffeeLounge
 from ..errors import GraphnetError
 from ..io.snapshot import (Snapshot, newest_snapshot, remove_partial_files, save_snapshot,

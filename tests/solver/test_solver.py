@@ -12,7 +12,7 @@ import pytest
 
 from graphnet import GraphnetError, Net
 from graphnet.cli import main
-from graphnet.coffee import Snapshot, TrainingSummary, ValidationPerformance
+from graphnet.coffee import Snapshot, ValidationPerformance
 from graphnet.datasets.synthetic import Linear
 from graphnet.io.snapshot import Snapshot as SnapshotFile, newest_snapshot
 from graphnet.layers import BinaryAccuracy, BinaryCrossEntropyLoss, InnerProduct, MemoryData, SquareLoss
