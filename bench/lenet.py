@@ -281,8 +281,8 @@ def child(spec):
 
 def memory():
     names = ["graphnet"] + (["torch-NCHW", "torch-channels_last"] if torch is not None else [])
-    print(f"\npeak memory (peak RSS, VmHWM, of one child process per contender; 'added' = peak after "
-          f"building and running minus peak after imports)")
+    print("\npeak memory (peak RSS, VmHWM, of one child process per contender; 'added' = peak after "
+          "building and running minus peak after imports)")
     print(f"  {'run':<30} {'imports MB':>11} {'peak MB':>9} {'added MB':>9}")
     for kind in ("train", "infer"):
         for name in names:
