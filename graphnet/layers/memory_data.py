@@ -65,6 +65,11 @@ class MemoryData(Layer):
         return self.rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
 
     def _next_indices(self):
+        if not self.shuffle and self.cursor + self.batch_size <= self.n_samples:
+            start, self.cursor = self.cursor, self.cursor + self.batch_size
+            if self.cursor == self.n_samples:
+                self.epoch, self.cursor = self.epoch + 1, 0
+            return slice(start, start + self.batch_size)  # in order: a slice, not a gather
         parts, need = [], self.batch_size
         while need:
             part = self.order[self.cursor:self.cursor + need]
