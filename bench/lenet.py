@@ -52,13 +52,13 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
 import resource  # noqa: E402
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import graphnet  # noqa: E402
+from medians import print_medians  # noqa: E402
 from graphnet.layers import Convolution, InnerProduct, Input, Pooling, SoftmaxLoss  # noqa: E402
 from graphnet.solver import Solver  # noqa: E402
 
@@ -237,15 +237,7 @@ def bench(kind):
     title = {"train": f"training (forward+backward+SGD momentum), batch {batch}",
              "infer": f"inference (forward only), batch {batch}"}[kind]
     print(f"\n{title}: {ARGS.rounds} alternating rounds of {iters} iterations, images/s")
-    print(f"  {'contender':<20} {'median':>9} {'min':>9} {'max':>9}")
-    med = {}
-    for name, r in rates.items():
-        med[name] = statistics.median(r)
-        print(f"  {name:<20} {med[name]:>9,.0f} {min(r):>9,.0f} {max(r):>9,.0f}")
-    for name in med:
-        if name != "graphnet":
-            print(f"  ratio graphnet / {name}: {med['graphnet'] / med[name]:.2f}")
-    return med
+    return print_medians(rates, ",.0f")
 
 
 def maxrss_mb():

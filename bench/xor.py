@@ -34,13 +34,13 @@ ARGS = parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import graphnet  # noqa: E402
+from medians import print_medians  # noqa: E402
 from graphnet.solver import Solver  # noqa: E402
 
 try:
@@ -160,14 +160,7 @@ def main():
             e.run(ARGS.steps)
             times[e.name].append(1e6 * (time.perf_counter() - start) / ARGS.steps)
     print(f"one training step, µs: {ARGS.rounds} alternating rounds of {ARGS.steps} steps")
-    print(f"  {'contender':<10} {'median':>8} {'min':>8} {'max':>8}")
-    med = {}
-    for name, t in times.items():
-        med[name] = statistics.median(t)
-        print(f"  {name:<10} {med[name]:>8.1f} {min(t):>8.1f} {max(t):>8.1f}")
-    for name in med:
-        if name != "graphnet":
-            print(f"  ratio graphnet / {name}: {med['graphnet'] / med[name]:.2f}  (time per step; >1: graphnet slower)")
+    print_medians(times, ".1f", "  (time per step; >1: graphnet slower)")
     steps = max(10, ARGS.steps // 10) + ARGS.rounds * ARGS.steps
     print(f"  check: loss after {steps} steps " + ", ".join(f"{e.name} {e.loss:.6f}" for e in entries))
 
