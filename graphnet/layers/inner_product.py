@@ -14,37 +14,45 @@ class InnerProduct(Layer):
 
     Bottom (N, d1, d2, ...) -> top (N, output_dim). The weight is (output_dim, d1*d2*...)
     as in Caffe and PyTorch; the bias learns at twice the rate and without weight decay.
+    With `axis: 2` the first two axes both index samples, as for a time-major (T, N, D)
+    sequence: (T, N, D) -> (T, N, output_dim), one weight for every step.
 
         - {name: ip1, type: InnerProduct, bottoms: [pool2], tops: [ip1], output_dim: 500,
            neuron: relu}
     """
     output_dim = Field(integer(min=1), doc="number of output units")
     bias = Field(boolean, True, "learn a bias per output unit")
+    axis = Field(integer(min=1), 1, "axes before this index samples; the rest are flattened")
     neuron = Field(neuron, "identity", "activation applied to the output (fused)")
     weight_filler = Field(filler, "xavier")
     bias_filler = Field(filler, 0.0)
 
     def setup(self, bottom_shapes):
-        n, *features = bottom_shapes[0]
-        self.add_param("weight", (self.output_dim, math.prod(features)), self.weight_filler)
+        shape = tuple(bottom_shapes[0])
+        if self.axis >= len(shape):
+            raise self.error(f"is {self.axis}, but bottom '{self.bottoms[0]}' {shape} has only "
+                             f"{len(shape)} axes", "axis")
+        self.samples = math.prod(shape[:self.axis])
+        self.add_param("weight", (self.output_dim, math.prod(shape[self.axis:])), self.weight_filler)
         if self.bias:
             self.add_param("bias", (self.output_dim,), self.bias_filler, lr_mult=2.0, decay_mult=0.0)
-        return [(n, self.output_dim)]
+        return [shape[:self.axis] + (self.output_dim,)]
 
     def forward(self, bottoms, tops):
-        x = bottoms[0].data.reshape(len(bottoms[0].data), -1)
-        self.xp.matmul(x, self.params["weight"].data.T, out=tops[0].data)
+        x = bottoms[0].data.reshape(self.samples, -1)
+        self.xp.matmul(x, self.params["weight"].data.T,
+                       out=tops[0].data.reshape(self.samples, self.output_dim))
         if self.bias:
             tops[0].data += self.params["bias"].data
 
     def backward(self, tops, propagate_down, bottoms):
-        dy = tops[0].diff
+        dy = tops[0].diff.reshape(self.samples, self.output_dim)
         weight = self.params["weight"]
         if weight.needs_grad:
-            x = bottoms[0].data.reshape(len(bottoms[0].data), -1)
+            x = bottoms[0].data.reshape(self.samples, -1)
             weight.diff += dy.T @ x                                  # dL/dW = dY^T X
         if self.bias and self.params["bias"].needs_grad:
             self.params["bias"].diff += dy.sum(axis=0)               # dL/db = sum_n dY
         if propagate_down[0]:
-            dx = bottoms[0].diff.reshape(len(dy), -1)
+            dx = bottoms[0].diff.reshape(self.samples, -1)
             self.xp.matmul(dy, weight.data, out=dx)                  # dL/dX = dY W

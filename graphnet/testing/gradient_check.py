@@ -17,6 +17,7 @@ float32 rounding swamps any useful tolerance.
     assert report.max_error < 1e-6, report
 """
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,7 +68,8 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
     With projection=True (the default for a net built with force_backward) the objective
     is a random projection of every differentiable output; otherwise it is the net's loss.
     Data layers are run once; their tops are then held fixed, as is the random generator,
-    so dropout masks do not change between evaluations.
+    so dropout masks do not change between evaluations, and so is any state a layer carries
+    between forwards (the hidden state of a recurrent layer).
     """
     backend = net.backend
     if projection is None:
@@ -81,12 +83,18 @@ def check_gradients(net, *, eps=1e-5, floor=1e-3, max_checks=100, seed=0, projec
             source_blobs.update({b.name: b for b in layer.top_blobs})
             held.update({b.name: backend.to_host(b.data).copy() for b in layer.top_blobs})
     rng_state = backend.rng_state()
+    # State a layer carries from one forward to the next (a recurrent layer's hidden state)
+    # is put back before every evaluation, so each sees the same starting point.
+    carried = [(layer, name, copy.deepcopy(getattr(layer, name))) for layer in net.layers
+               if not layer.is_source for name in layer.state_attrs]
     outputs = [b for layer in net.layers if layer.differentiable and not layer.is_source
                for b in layer.tops if b in net.outputs]
     weights = {b: rng.standard_normal(net.blobs[b].shape) for b in outputs} if projection else {}
 
     def objective():
         backend.set_rng_state(rng_state)
+        for layer, name, value in carried:
+            setattr(layer, name, copy.deepcopy(value))
         for name, value in held.items():
             source_blobs[name].data[...] = backend.asarray(value)
         loss = net.forward(sources=False)

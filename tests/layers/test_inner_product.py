@@ -178,3 +178,21 @@ def test_mistakes(fields, words):
         InnerProduct(**{"name": "ip", "bottoms": ["x"], "tops": ["y"], **fields})
     for word in ["layer 'ip'", *words]:
         assert word in str(err.value), str(err.value)
+
+
+def test_axis_2_applies_one_weight_at_every_time_step(backend, rng):
+    x = rng.normal(size=(5, 3, 4))  # (T, N, D)
+    layer = InnerProduct(name="ip", bottoms=["x"], tops=["y"], output_dim=6, axis=2,
+                         bias_filler={"type": "gaussian"})
+    net, (y,) = run_layer(layer, [x], backend=backend)
+    weight, bias = host_params(net)
+    assert weight.shape == (6, 4) and y.shape == (5, 3, 6)
+    np.testing.assert_allclose(y, np.einsum("tnd,od->tno", x, weight) + bias, rtol=1e-10)
+    report = check_layer(layer, [x], backend=backend)
+    assert report.max_error < 1e-6, report
+
+
+def test_axis_beyond_the_bottom_is_an_error():
+    layer = InnerProduct(name="ip", bottoms=["x"], tops=["y"], output_dim=6, axis=2)
+    with pytest.raises(GraphnetError, match=r"layer 'ip': axis: is 2, but bottom 'x' \(5, 3\) has only 2 axes"):
+        run_layer(layer, [np.zeros((5, 3))])
