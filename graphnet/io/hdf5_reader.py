@@ -36,10 +36,13 @@ def source_files(source):
     return files
 
 
-def read_dataset(path, name):
-    """The whole of one (small) dataset, e.g. a mean image."""
+def read_dataset(path, name, missing_ok=False):
+    """The whole of one (small) dataset, e.g. a mean image; None if it is missing and
+    `missing_ok`."""
     try:
         with h5py.File(path, "r") as f:
+            if missing_ok and name not in f:
+                return None
             if not isinstance(f.get(name), h5py.Dataset):
                 raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(f) or 'none'})", file=path)
             return f[name][()]

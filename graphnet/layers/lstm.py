@@ -1,0 +1,112 @@
+"""LSTM: long short-term memory over a time-major sequence (Caffe's form, no peepholes)."""
+
+from ..spec import Field, number, optional
+from .base import register
+from .recurrent import Recurrent
+
+
+class _GateBias:
+    """The bias filler's values, with the forget gate's quarter set to `forget_bias`."""
+
+    def __init__(self, base, forget_bias, hidden):
+        self.base, self.forget_bias, self.hidden = base, forget_bias, hidden
+
+    def fill(self, shape, rng, dtype):
+        values = self.base.fill(shape, rng, dtype)
+        values[self.hidden:2 * self.hidden] = self.forget_bias
+        return values
+
+
+@register
+class LSTM(Recurrent):
+    """Gates input, forget, output and cell candidate, in that order along `weight`'s rows:
+
+        [i, f, o, g] = [s, s, s, tanh](W x_t + U h'_{t-1} + b)    h'_{t-1} = cont_t h_{t-1}
+        c_t = f c'_{t-1} + i g                                    c'_{t-1} = cont_t c_{t-1}
+        h_t = o tanh(c_t)
+
+    Bottoms x (T, N, features...) and cont (T, N); top h (T, N, H). Parameters `weight`
+    (4H, features), `recurrent` (4H, H) and `bias` (4H); the forget gate's bias starts at
+    `forget_bias` (1 by default, so the cell remembers from the start: Jozefowicz et al.
+    2015). h and c carry over to the next batch; see graphnet/layers/recurrent.py.
+
+        - {name: lstm1, type: LSTM, bottoms: [embedded, cont], tops: [h1], output_dim: 128}
+    """
+    forget_bias = Field(optional(number()), 1.0,
+                        "starting bias of the forget gate (null: bias_filler's, as the other gates)")
+    n_gates = 4
+    state_attrs = ("hidden", "cell")
+
+    def bias_initial(self):
+        if self.forget_bias is None:
+            return self.bias_filler
+        return _GateBias(self.bias_filler, self.forget_bias, self.output_dim)
+
+    def setup(self, bottom_shapes):
+        shapes = super().setup(bottom_shapes)
+        zeros = self.backend.zeros
+        steps, n, h = shapes[0]
+        self.cells = zeros((steps, n, h))
+        self.cell_tanh = zeros((steps, n, h))   # then, in backward, d c_t / d h_t
+        self.previous_cell = zeros((steps, n, h))  # c'_{t-1}; then, in backward, d c_{t-1} / d c_t
+        self.dh, self.dc = zeros((n, h)), zeros((n, h))
+        self.propagated = zeros((n, 4 * h))
+        return shapes
+
+    def recur(self, keep, out):
+        xp, h = self.xp, self.output_dim
+        gates = self.gates.reshape(*self.gates.shape[:2], 4, h)
+        recurrent_t = self.params["recurrent"].data.T
+        hidden, cell = self.hidden, self.cell
+        for t in range(len(out)):
+            h_prev = xp.multiply(hidden, keep[t], out=self.previous[t])
+            c_prev = xp.multiply(cell, keep[t], out=self.previous_cell[t])
+            z = self.gates[t]
+            z += xp.matmul(h_prev, recurrent_t, out=self.propagated)
+            sigmoids = z[:, :3 * h]
+            sigmoids *= 0.5                 # s(a) = (tanh(a/2) + 1) / 2: one tanh for all gates
+            xp.tanh(z, out=z)
+            sigmoids *= 0.5
+            sigmoids += 0.5
+            i, f, o, g = (gates[t, :, k] for k in range(4))
+            cell = xp.multiply(f, c_prev, out=self.cells[t])
+            cell += xp.multiply(i, g, out=self.dc)
+            hidden = xp.multiply(o, xp.tanh(cell, out=self.cell_tanh[t]), out=out[t])
+        self.hidden[...] = hidden
+        self.cell[...] = cell
+
+    def recur_back(self, top_diff, keep):
+        xp, h = self.xp, self.output_dim
+        gates = self.gates.reshape(*self.gates.shape[:2], 4, h)
+        i, f, o, g = (gates[:, :, k] for k in range(4))
+        diff = self.gate_diff.reshape(gates.shape)
+        # Everything that does not depend on the incoming gradient, for all steps at once:
+        # diff holds d gate / d pre-activation times the factor the gate multiplies.
+        sig = gates[:, :, :3]
+        xp.subtract(1, sig, out=diff[:, :, :3])
+        diff[:, :, :3] *= sig
+        xp.multiply(g, g, out=diff[:, :, 3])
+        xp.subtract(1, diff[:, :, 3], out=diff[:, :, 3])
+        diff[:, :, 0] *= g
+        diff[:, :, 1] *= self.previous_cell
+        diff[:, :, 2] *= self.cell_tanh
+        diff[:, :, 3] *= i
+        tanh_c = self.cell_tanh
+        xp.multiply(tanh_c, tanh_c, out=tanh_c)
+        xp.subtract(1, tanh_c, out=tanh_c)
+        tanh_c *= o                                  # d c_t / d h_t
+        carry = xp.multiply(f, keep, out=self.previous_cell)  # d c_{t-1} / d c_t
+        recurrent = self.params["recurrent"].data
+        dh, dc = self.dh, self.dc
+        dh[...] = 0
+        dc[...] = 0
+        for t in reversed(range(len(top_diff))):
+            dh += top_diff[t]
+            dc += xp.multiply(dh, tanh_c[t], out=self.propagated[:, :h])
+            diff[t, :, :2] *= dc[:, None]
+            diff[t, :, 2] *= dh
+            diff[t, :, 3] *= dc
+            if t:
+                dc *= carry[t]
+                xp.matmul(self.gate_diff[t], recurrent, out=dh)
+                dh *= keep[t]

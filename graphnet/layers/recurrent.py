@@ -1,0 +1,79 @@
+"""What LSTM and RNN share: time-major sequences, `cont` resets and the carried state.
+
+A recurrent layer reads x (T, N, features...) and cont (T, N) and writes h (T, N, H).
+Its gates come from one inner product of x with `weight` and of the previous hidden
+state with `recurrent`, plus `bias`. The x part needs nothing from earlier steps, so it is
+one GEMM over all T*N rows before the loop; the loop does the rest step by step.
+
+The hidden (and cell) state at the end of a batch is kept and starts the next batch,
+so a long text cut into consecutive windows is read as one sequence (truncated
+back-propagation through time: no gradient flows into the previous batch). Wherever
+cont[t, n] is 0, sequence n starts afresh at step t: its previous state counts as zero,
+as in Caffe. The carried state is in every snapshot.
+"""
+
+import math
+
+from ..fillers import filler
+from ..spec import Field, integer
+from .base import Layer
+
+
+class Recurrent(Layer):
+    """Base of LSTM and RNN. A subclass sets `n_gates` and `state_attrs` (the carried state),
+    and writes the two loops over time: `recur` (forward from the input part of the gates,
+    ending with the carried state updated) and `recur_back` (filling `gate_diff`)."""
+    output_dim = Field(integer(min=1), doc="H, the size of the hidden state")
+    weight_filler = Field(filler, "xavier", "input-to-gates weights (n_gates*H, features)")
+    recurrent_filler = Field(filler, "orthogonal", "hidden-to-gates weights (n_gates*H, H)")
+    bias_filler = Field(filler, 0.0)
+    n_bottoms = 2
+    grad_bottoms = (0,)
+    n_gates = 1
+
+    def setup(self, bottom_shapes):
+        x, cont = (tuple(s) for s in bottom_shapes)
+        if len(x) < 3:
+            raise self.error(f"'{self.bottoms[0]}' is {x}, but a sequence is time-major "
+                             f"(T, N, features...)", "bottoms")
+        if cont != x[:2]:
+            raise self.error(f"'{self.bottoms[1]}' is {cont}, but it marks the steps of "
+                             f"'{self.bottoms[0]}' {x} and must be {x[:2]}", "bottoms")
+        (steps, n), h = x[:2], self.output_dim
+        g = self.n_gates * h
+        self.add_param("weight", (g, math.prod(x[2:])), self.weight_filler)
+        self.add_param("recurrent", (g, h), self.recurrent_filler)
+        self.add_param("bias", (g,), self.bias_initial(), decay_mult=0.0)
+        zeros = self.backend.zeros
+        self.gates = zeros((steps, n, g))       # activated gates, kept for backward
+        self.gate_diff = zeros((steps, n, g))   # d loss / d gate pre-activations
+        self.previous = zeros((steps, n, h))    # h_{t-1} after the cont reset: what `recurrent` saw
+        for name in self.state_attrs:
+            setattr(self, name, zeros((n, h)))
+        return [(steps, n, h)]
+
+    def bias_initial(self):
+        return self.bias_filler
+
+    def forward(self, bottoms, tops):
+        x, cont, out = bottoms[0].data, bottoms[1].data, tops[0].data
+        steps, n = cont.shape
+        gates = self.gates.reshape(steps * n, -1)
+        self.xp.matmul(x.reshape(steps * n, -1), self.params["weight"].data.T, out=gates)
+        gates += self.params["bias"].data
+        self.recur(cont[:, :, None], out)
+
+    def backward(self, tops, propagate_down, bottoms):
+        x, cont = bottoms[0].data, bottoms[1].data
+        steps, n = cont.shape
+        self.recur_back(tops[0].diff, cont[:, :, None])
+        diff = self.gate_diff.reshape(steps * n, -1)
+        weight, recurrent, bias = (self.params[k] for k in ("weight", "recurrent", "bias"))
+        if weight.needs_grad:
+            weight.diff += diff.T @ x.reshape(steps * n, -1)
+        if recurrent.needs_grad:
+            recurrent.diff += diff.T @ self.previous.reshape(steps * n, -1)
+        if bias.needs_grad:
+            bias.diff += diff.sum(axis=0)
+        if propagate_down[0]:
+            self.xp.matmul(diff, weight.data, out=bottoms[0].diff.reshape(steps * n, -1))
