@@ -1,5 +1,6 @@
 """`graphnet time`: where a training iteration spends its time, layer by layer (like `caffe time`)."""
 
+import math
 import time
 
 
@@ -7,7 +8,8 @@ def time_net(net, iterations=50, warmup=5):
     """Average forward and backward milliseconds per layer over `iterations` forward+backward
     passes (after `warmup` untimed ones), and the whole pass timed without per-layer syncs.
 
-    Returns (rows, total_ms, batch): rows are (layer name, type, forward ms, backward ms).
+    Returns (rows, total_ms, batch, unit): rows are (layer name, type, forward ms, backward ms);
+    batch counts the samples of one pass, in `unit` (images, or steps of a sequence).
     """
     for _ in range(warmup):
         net.forward_backward()
@@ -26,12 +28,15 @@ def time_net(net, iterations=50, warmup=5):
     net.backend.synchronize()
     total_ms = 1000 * (time.perf_counter() - start) / iterations
     sources = [l for l in net.layers if l.is_source and l.tops]
-    batch = net.blobs[sources[0].tops[0]].shape[0] if sources else 1
-    return rows, total_ms, batch
+    if not sources:
+        return rows, total_ms, 1, "passes"
+    source = sources[0]
+    batch = math.prod(net.blobs[source.tops[0]].shape[:source.sample_axes])
+    return rows, total_ms, batch, source.sample_name
 
 
 def describe_timing(net, iterations=50):
-    rows, total_ms, batch = time_net(net, iterations)
+    rows, total_ms, batch, unit = time_net(net, iterations)
     width = max(len(r[0]) for r in rows) if rows else 5
     kind = max(len(r[1]) for r in rows) if rows else 4
     lines = [f"net '{net.name}', {net.backend.name} {net.backend.dtype.name}, batch {batch}, "
@@ -42,5 +47,5 @@ def describe_timing(net, iterations=50):
     fwd, bwd = sum(r[2] for r in rows), sum(r[3] for r in rows)
     lines.append(f"{'sum':<{width}}  {'':<{kind}}  {fwd:>10.3f}  {bwd:>11.3f}")
     lines.append(f"forward+backward: {total_ms:.3f} ms per iteration, "
-                 f"{1000 * batch / total_ms:,.0f} images per second")
+                 f"{1000 * batch / total_ms:,.0f} {unit} per second")
     return "\n".join(lines)

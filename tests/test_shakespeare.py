@@ -194,3 +194,10 @@ def test_the_package_recipe_feeds_the_shakespeare_netdef(tmp_path, capsys):
     netdef.write_text(open("netdefs/shakespeare.yaml").read().replace("data/shakespeare", str(out)))
     assert main(["solve", str(netdef), "--set", "solver.max_iter=3", "--set", f"solver.run_dir={tmp_path}/run",
                  "--set", "coffee_breaks=[]"]) == 0
+
+
+def test_time_counts_the_steps_of_every_stream(texts, tmp_path, capsys):
+    netdef = tiny_netdef(tmp_path, texts, 5, tmp_path / "run")
+    assert main(["time", netdef, "--iterations", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "batch 32," in out and "steps per second" in out   # 8 steps x 4 streams

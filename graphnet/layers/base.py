@@ -87,6 +87,8 @@ class Layer(Spec):
     state_attrs = ()           # runtime attributes a snapshot keeps (data positions, generators)
     views = False              # its tops are views of its bottoms: no memory of their own
     backward_reads_tops = False  # backward uses tops' values (so no later layer may change them)
+    sample_axes = 1            # a source's leading top axes that index samples: 2 for (T, N) sequences
+    sample_name = "images"     # what a source's samples are, for `graphnet time`
 
     def _kind(self):
         return f"layer type {type(self).__name__}"

@@ -36,6 +36,8 @@ class SequenceData(Layer):
     is_source = True
     differentiable = False
     state_attrs = ("epoch", "position")
+    sample_axes = 2
+    sample_name = "steps"
 
     def setup(self, bottom_shapes):
         self.values = self._read(self.dataset)
