@@ -17,6 +17,23 @@ class _GateBias:
         return values
 
 
+def activate(xp, z, scale, h):
+    """z (N, 4H) pre-activations -> [s(i), s(f), s(o), tanh(g)], in place.
+
+    All four from one exp: s(a) = 1 / (1 + e^-a) and tanh(a) = 2 s(2a) - 1. (NumPy's
+    float32 exp is several times faster than its tanh.) The exponent is capped at 80, where
+    s is below 2e-35 anyway, so it never overflows.
+    """
+    z *= scale
+    xp.minimum(z, 80, out=z)
+    xp.exp(z, out=z)
+    z += 1
+    xp.divide(1, z, out=z)
+    g = z[:, 3 * h:]
+    g *= 2
+    g -= 1
+
+
 @register
 class LSTM(Recurrent):
     """Gates input, forget, output and cell candidate, in that order along `weight`'s rows:
@@ -51,6 +68,7 @@ class LSTM(Recurrent):
         self.previous_cell = zeros((steps, n, h))  # c'_{t-1}; then, in backward, d c_{t-1} / d c_t
         self.dh, self.dc = zeros((n, h)), zeros((n, h))
         self.propagated = zeros((n, 4 * h))
+        self.gate_scale = self.xp.asarray([-1.0] * 3 * h + [-2.0] * h, dtype=self.backend.dtype)
         return shapes
 
     def recur(self, keep, out):
@@ -63,11 +81,7 @@ class LSTM(Recurrent):
             c_prev = xp.multiply(cell, keep[t], out=self.previous_cell[t])
             z = self.gates[t]
             z += xp.matmul(h_prev, recurrent_t, out=self.propagated)
-            sigmoids = z[:, :3 * h]
-            sigmoids *= 0.5                 # s(a) = (tanh(a/2) + 1) / 2: one tanh for all gates
-            xp.tanh(z, out=z)
-            sigmoids *= 0.5
-            sigmoids += 0.5
+            activate(xp, z, self.gate_scale, h)
             i, f, o, g = (gates[t, :, k] for k in range(4))
             cell = xp.multiply(f, c_prev, out=self.cells[t])
             cell += xp.multiply(i, g, out=self.dc)
