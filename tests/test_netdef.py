@@ -187,7 +187,7 @@ def test_yaml_and_python_nets_have_equal_specs_and_identical_outputs():
         InnerProduct(name="hid", bottoms=["x"], tops=["h"], output_dim=4, bias=False, neuron="sigmoid"),
         InnerProduct(name="out", bottoms=["h"], tops=["p"], output_dim=1, bias=False, neuron="sigmoid"),
         BinaryCrossEntropyLoss(name="loss", bottoms=["p", "y"]),
-        BinaryAccuracy(name="accuracy", bottoms=["p", "y"]),
+        BinaryAccuracy(name="accuracy", bottoms=["p", "y"], phase="test"),
     ], seed=1)
     netdef = load_netdef("netdefs/xor.yaml")
     python_specs = [l.spec for l in in_python.layers]
