@@ -13,21 +13,23 @@ class Blob:
         self.name = name
         self.data = data
         self.xp = xp
-        self._diff = None
+
+    def __getattr__(self, attr):
+        # Called only for an attribute not set: the first read of `diff` makes it. After that
+        # `diff` is a plain attribute, as fast to read as `data` (a property is not).
+        if attr != "diff":
+            raise AttributeError(f"'Blob' object has no attribute '{attr}'")
+        self.diff = self.xp.zeros_like(self.data)
+        return self.diff
 
     @property
     def shape(self):
         return tuple(self.data.shape)
 
     @property
-    def diff(self):
-        if self._diff is None:
-            self._diff = self.xp.zeros_like(self.data)
-        return self._diff
-
-    @diff.setter
-    def diff(self, value):
-        self._diff = value
+    def has_diff(self):
+        """Whether a gradient was ever made for this blob; one never made is zero."""
+        return "diff" in self.__dict__
 
     def __repr__(self):
         return f"Blob({self.name!r}, shape={self.shape})"

@@ -54,6 +54,7 @@ class Net:
         self._setup_params(share_with)
         self._find_backward()
         self.loss = 0.0
+        self._plan_statistics()
         self.reset_statistics()
 
     @classmethod
@@ -165,6 +166,8 @@ class Net:
         self.param_registry = {p.key: p for ps in self.params.values() for p in ps}
         # The parameters this net owns live in one flat array, so an update is one expression.
         self.owned_params = list(own.values())
+        owned = {id(p) for p in self.owned_params}
+        self._borrowed_params = [p for p in self.param_registry.values() if id(p) not in owned]
         sizes = [math.prod(p.shape) for p in self.owned_params]
         self.param_data = backend.zeros(sum(sizes))
         self.param_diff = backend.zeros(sum(sizes))
@@ -202,13 +205,35 @@ class Net:
                 down.append(bool(layer.need_backward and allowed and flag))
             layer.propagate = down
             feeds_loss.update(b for b, d in zip(layer.bottoms, down) if d)
+        self._plan_steps()
+
+    def _plan_steps(self):
+        """What forward and backward do for each layer, worked out once: a step runs per
+        layer per pass, so it should look nothing up that does not change."""
         fused = [getattr(l, "neuron", None) for l in self.layers]
-        self._steps = [(layer, layer.bottom_blobs, layer.top_blobs,
-                        None if neuron is None or isinstance(neuron, Identity) else neuron,
-                        [(b, self._loss_weights[b.name]) for b in layer.top_blobs
-                         if b.name in self._loss_weights],
-                        layer.top_blobs if layer.is_loss or layer.has_stats else [])
-                       for layer, neuron in zip(self.layers, fused)]
+        fused = [None if n is None or isinstance(n, Identity) else n for n in fused]
+        # A fused neuron may need a temporary; one buffer serves them all in turn.
+        sizes = [math.prod(b.shape) for l, n in zip(self.layers, fused) if n for b in l.top_blobs]
+        scratch = self.backend.empty(max(sizes, default=0))
+        steps = [(layer, layer.bottom_blobs, layer.top_blobs, neuron,
+                  [(t, scratch[:math.prod(t.shape)].reshape(t.shape)) for t in layer.top_blobs]
+                  if neuron else None, bool(layer.detached or layer.saved_tops))
+                 for layer, neuron in zip(self.layers, fused)]
+        self._forward_steps = steps
+        self._inner_steps = [step for step in steps if not step[0].is_source]
+        self._backward_steps = [step[:5] for step in reversed(steps) if step[0].need_backward]
+
+    def _plan_statistics(self):
+        """The loss tops with their weights, and the statistics. A scalar loss top is read as a
+        number for the loss anyway, so its statistic adds up that number on the host; every
+        other statistic adds up on the device."""
+        self._stat_blobs = [b for l in self.layers if l.is_loss or l.has_stats for b in l.top_blobs]
+        index = {b.name: i for i, b in enumerate(self._stat_blobs) if b.shape == ()}
+        self._weighted = [(b, self._loss_weights[b.name], index.get(b.name)) for l in self.layers
+                          for b in l.top_blobs if b.name in self._loss_weights]
+        self._host_stats = {i for _, _, i in self._weighted if i is not None}
+        self._device_stats = [(i, b) for i, b in enumerate(self._stat_blobs)
+                              if i not in self._host_stats]
 
     # --- running ------------------------------------------------------------------------
 
@@ -218,31 +243,39 @@ class Net:
         With sources=False, data and input layers keep their tops as they are. A `timings`
         dict gathers each layer's seconds: {name: [forward, backward]}.
         """
-        xp, loss = self.backend.xp, 0.0
-        for layer, bottoms, tops, neuron, weighted, stats in self._steps:
-            if layer.is_source and not sources:
-                continue
-            start = timings is not None and self._clock()
+        xp, steps = self.backend.xp, self._forward_steps if sources else self._inner_steps
+        for layer, bottoms, tops, neuron, fused, keeps in steps:
+            if timings is not None:
+                start = self._clock()
             layer.forward(bottoms, tops)
             if neuron is not None:
-                for top in tops:
-                    neuron.forward(xp, top.data, top.data)
-            for blob, own in layer.detached:  # a view a later in-place layer will change
-                own[...] = blob.data
-                blob.data = own
-            for blob, saved in layer.saved_tops:
-                saved[...] = blob.data
+                for top, tmp in fused:
+                    neuron.forward(xp, top.data, top.data, tmp)
+            if keeps:
+                self._keep_tops(layer)
             if timings is not None:
                 timings.setdefault(layer.name, [0.0, 0.0])[0] += self._clock() - start
-            for blob, weight in weighted:
-                loss += weight * float(blob.data.sum())
-            if stats:
-                count = bottoms[0].shape[0] if bottoms else 1
-                for blob in stats:
-                    self._stat_sums[blob.name] = self._stat_sums.get(blob.name, 0.0) + float(blob.data.mean()) * count
-                    self._stat_counts[blob.name] = self._stat_counts.get(blob.name, 0) + count
+        # The one host read of a pass: the caller wants the loss as a number.
+        loss, totals = 0.0, self._stat_totals
+        for blob, weight, stat in self._weighted:
+            data = blob.data
+            value = float(data if data.ndim == 0 else data.sum())
+            loss += weight * value
+            if stat is not None:
+                totals[stat] += value
+        for stat, blob in self._device_stats:  # read only when statistics() is asked for
+            totals[stat] += blob.data
+        self._stat_passes += 1
         self.loss = loss
         return loss
+
+    @staticmethod
+    def _keep_tops(layer):
+        for blob, own in layer.detached:  # a view a later in-place layer will change
+            own[...] = blob.data
+            blob.data = own
+        for blob, saved in layer.saved_tops:
+            saved[...] = blob.data
 
     def backward(self, top_diffs=None, timings=None):
         """Back-propagate the loss; parameter gradients are added to their diffs.
@@ -250,25 +283,27 @@ class Net:
         `top_diffs` ({blob: array}) seeds those blobs' gradients instead of the loss
         weights: the gradient of sum(top_diffs[b] * b) over them.
         """
-        for layer, bottoms, tops, neuron, weighted, stats in self._steps:
-            for blob, weight in weighted:
-                blob.diff[...] = weight
-        for name, diff in (top_diffs or {}).items():
-            self.blobs[name].diff[...] = self.backend.asarray(diff)
+        for blob, weight, _ in self._weighted:
+            blob.diff[...] = weight
+        if top_diffs:
+            for name, diff in top_diffs.items():
+                self.blobs[name].diff[...] = self.backend.asarray(diff)
         xp = self.backend.xp
-        for layer, bottoms, tops, neuron, weighted, stats in reversed(self._steps):
-            if not layer.need_backward:
-                continue
-            start = timings is not None and self._clock()
-            changed = [blob.data for blob, _ in layer.saved_tops]
-            for blob, saved in layer.saved_tops:  # its outputs as it made them, before in-place changes
-                blob.data = saved
+        for layer, bottoms, tops, neuron, fused in self._backward_steps:
+            if timings is not None:
+                start = self._clock()
+            saved = layer.saved_tops
+            if saved:  # its outputs as it made them, before in-place changes
+                changed = [blob.data for blob, _ in saved]
+                for blob, kept in saved:
+                    blob.data = kept
             if neuron is not None:
-                for top in tops:
-                    neuron.backward(xp, top.data, top.diff, top.diff)
+                for top, tmp in fused:
+                    neuron.backward(xp, top.data, top.diff, top.diff, tmp)
             layer.backward(tops, layer.propagate, bottoms)
-            for (blob, _), data in zip(layer.saved_tops, changed):
-                blob.data = data
+            if saved:
+                for (blob, _), data in zip(saved, changed):
+                    blob.data = data
             if timings is not None:
                 timings.setdefault(layer.name, [0.0, 0.0])[1] += self._clock() - start
 
@@ -284,10 +319,9 @@ class Net:
         return loss
 
     def clear_param_diffs(self):
-        self.param_diff[...] = 0
-        for param in self.param_registry.values():
-            if not any(param is p for p in self.owned_params):
-                param.diff[...] = 0
+        self.param_diff.fill(0)
+        for param in self._borrowed_params:
+            param.diff.fill(0)
 
     def forward_epoch(self):
         """Forward until the first data layer that counts epochs has served one whole epoch;
@@ -301,11 +335,21 @@ class Net:
         return self.statistics()
 
     def statistics(self):
-        """Each loss and statistic top, averaged over the samples seen since the last reset."""
-        return {name: total / self._stat_counts[name] for name, total in self._stat_sums.items()}
+        """Each loss and statistic top, averaged over the samples seen since the last reset.
+
+        Every pass serves the same number of samples, so the mean over samples is the mean
+        over passes of each top's mean."""
+        if not self._stat_passes:
+            return {}
+        return {blob.name: float(total if isinstance(total, float) else total.mean()) / self._stat_passes
+                for total, blob in zip(self._stat_totals, self._stat_blobs)}
 
     def reset_statistics(self):
-        self._stat_sums, self._stat_counts = {}, {}
+        # float64 sums: a long validation epoch adds up many float32 values
+        self._stat_totals = [0.0 if i in self._host_stats
+                             else self.backend.zeros(b.shape, dtype="float64")
+                             for i, b in enumerate(self._stat_blobs)]
+        self._stat_passes = 0
 
     def layer(self, name):
         for layer in self.layers:

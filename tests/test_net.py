@@ -288,3 +288,24 @@ def test_setup_errors_name_the_blob_the_user_wrote_not_its_split():
     with pytest.raises(GraphnetError) as err:
         Net("n", layers)
     assert "shapes differ: 'x' is (2, 3), 'z' is (2, 4)" in str(err.value), str(err.value)
+
+
+def test_statistics_average_every_pass_since_the_reset():
+    from graphnet.layers import BinaryAccuracy, BinaryCrossEntropyLoss
+    net = Net("stats", [
+        MemoryData(name="data", tops=["x", "y"], batch_size=8, source={"type": "parity", "n": 24}),
+        InnerProduct(name="out", bottoms=["x"], tops=["p"], output_dim=1, neuron="sigmoid"),
+        BinaryCrossEntropyLoss(name="loss", bottoms=["p", "y"]),
+        BinaryAccuracy(name="accuracy", bottoms=["p", "y"])])
+    assert net.statistics() == {}
+    seen = []
+    for _ in range(3):
+        loss = net.forward()
+        assert loss == float(net.blobs["loss"].data)
+        seen.append({name: float(net.blobs[name].data) for name in ("loss", "accuracy")})
+    expected = {name: sum(s[name] for s in seen) / 3 for name in ("loss", "accuracy")}
+    assert net.statistics() == {name: pytest.approx(v, rel=1e-6) for name, v in expected.items()}
+    net.reset_statistics()
+    assert net.statistics() == {}
+    net.forward()
+    assert net.statistics()["loss"] == pytest.approx(float(net.blobs["loss"].data))

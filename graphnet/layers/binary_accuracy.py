@@ -17,9 +17,12 @@ class BinaryAccuracy(Statistic):
 
     def setup(self, bottom_shapes):
         check_same_shape(self, bottom_shapes)
+        self._sides = self.backend.empty((2,) + tuple(bottom_shapes[0]), dtype=bool)
         return [()]
 
     def forward(self, bottoms, tops):
-        p, y = bottoms[0].data, bottoms[1].data
-        tops[0].data[...] = ((p > self.threshold) == (y > self.threshold)).sum()
-        tops[0].data /= p.size
+        xp, (p_above, y_above) = self.xp, self._sides
+        xp.greater(bottoms[0].data, self.threshold, out=p_above)
+        xp.greater(bottoms[1].data, self.threshold, out=y_above)
+        right = xp.equal(p_above, y_above, out=p_above)
+        xp.divide(xp.count_nonzero(right), right.size, out=tops[0].data)

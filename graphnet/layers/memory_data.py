@@ -36,6 +36,7 @@ class MemoryData(Layer):
     n_tops = (1, None)
     is_source = True
     differentiable = False
+    views = True   # a batch in order is a view of the samples: nothing is copied
     state_attrs = ("epoch", "cursor", "order", "rng")
 
     def validate(self):
@@ -54,7 +55,10 @@ class MemoryData(Layer):
         return self.data if self.data is not None else self.source.arrays()
 
     def setup(self, bottom_shapes):
-        self.samples = self.arrays()
+        # Our own copy, on the host, in the net's dtype once rather than at every batch. The
+        # tops are views of it (a gradient check writes into them): a user's arrays are never
+        # written. A later layer that changes a top in place gets a copy (the net sees `views`).
+        self.samples = [np.array(a, dtype=self.backend.dtype) for a in self.arrays()]
         self.n_samples = len(self.samples[0])
         self.rng = np.random.default_rng([self.backend.seed, zlib.crc32(self.name.encode())])
         self.epoch, self.cursor = 0, 0
@@ -82,6 +86,6 @@ class MemoryData(Layer):
         return np.concatenate(parts)
 
     def forward(self, bottoms, tops):
-        index = self._next_indices()
+        index, xp = self._next_indices(), self.xp
         for array, top in zip(self.samples, tops):
-            top.data[...] = self.xp.asarray(array[index])
+            top.data = xp.asarray(array[index])   # NumPy: a view (or a gather); CuPy: a copy on the GPU

@@ -21,7 +21,12 @@ class Split(Layer):
 
     def backward(self, tops, propagate_down, bottoms):
         if propagate_down[0]:
+            # A top no layer gave a gradient (an accuracy's input) adds nothing: skip it.
+            diffs = [top.diff for top in tops if top.has_diff]
             dx = bottoms[0].diff
-            dx[...] = tops[0].diff
-            for top in tops[1:]:
-                dx += top.diff
+            if len(diffs) < 2:
+                dx[...] = diffs[0] if diffs else 0
+                return
+            self.xp.add(diffs[0], diffs[1], out=dx)
+            for diff in diffs[2:]:
+                dx += diff

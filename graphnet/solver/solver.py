@@ -91,6 +91,8 @@ class Solver(Spec):
             kept += ["best_params"] + [f"best_{n}" for n in self.method.state_names]
         self.state = {n: net.backend.zeros(net.param_data.shape) for n in kept}
         self._lr_mult, self._decay_mult = self._multipliers()
+        self._decay = self.weight_decay * self._decay_mult
+        self._operands_of = None
         self._max_norms = [p for p in net.owned_params if p.max_norm]
         if weights:
             with Snapshot(weights) as snap:
@@ -154,16 +156,30 @@ class Solver(Spec):
             if norm > self.clip_gradients:
                 g *= self.clip_gradients / norm
         if self.weight_decay:
-            decay = self.weight_decay * self._decay_mult
-            g += decay * (w if self.regularization == "l2" else xp.sign(w))
+            decay = self.method.scratch(xp, w)
+            if self.regularization == "l2":
+                xp.multiply(w, self._decay, out=decay)
+            else:
+                xp.sign(w, out=decay)
+                decay *= self._decay
+            g += decay
         self.learning_rate = self.lr_policy.rate(self.iteration)
-        momentum = self.momentum.momentum(self.iteration)
-        self.method.update(xp, w, g, self.learning_rate * self._lr_mult, momentum, self.state,
-                           self.iteration)
+        rates, momentum = self._operands(self.learning_rate, self.momentum.momentum(self.iteration))
+        self.method.update(xp, w, g, rates, momentum, self.state, self.iteration)
         for param in self._max_norms:
             rows = param.data.reshape(param.shape[0], -1)
             norms = xp.sqrt((rows * rows).sum(axis=1, keepdims=True))
             rows *= xp.minimum(1, param.max_norm / xp.maximum(norms, 1e-12))
+
+    def _operands(self, learning_rate, momentum):
+        """The rates (learning rate times each element's lr_mult) and the momentum as arrays,
+        made again only when the policies change them: the rates would otherwise be a new
+        array at every step, and NumPy takes an array faster than a Python number."""
+        if self._operands_of != (learning_rate, momentum):
+            self._operands_of = (learning_rate, momentum)
+            asarray = self.net.backend.asarray
+            self._operands_made = asarray(learning_rate * self._lr_mult), asarray(momentum)
+        return self._operands_made
 
     def _multipliers(self):
         """Per-element lr and decay multipliers of the flat parameters; scalars where uniform."""

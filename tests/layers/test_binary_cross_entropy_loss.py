@@ -93,3 +93,10 @@ def test_targets_must_lie_in_0_1(bad, backend):
         run_layer(layer(), [np.full(3, 0.5), np.array([0.0, bad, 1.0])], backend=backend)
     text = str(err.value)
     assert "layer 'loss'" in text and "'y'" in text and "[0, 1]" in text and f"got {bad:g}" in text
+
+
+@pytest.mark.parametrize("bad", [np.nextafter(1.0, 2.0), np.nextafter(0.0, -1.0)])
+def test_targets_just_outside_0_1_are_caught(bad):
+    with pytest.raises(GraphnetError) as err:
+        run_layer(layer(), [np.full(3, 0.5), np.array([0.0, bad, 1.0])])
+    assert f"got {bad:g}" in str(err.value)

@@ -126,3 +126,18 @@ def test_mistakes(fields, words):
     assert str(err.value).startswith("layer 'd': ")
     for word in words:
         assert word in str(err.value), str(err.value)
+
+
+def test_batches_are_views_yet_nothing_changes_the_samples():
+    from graphnet.layers import ReLU
+    x = np.array([[-1.0], [2.0], [-3.0], [4.0]])
+    kept = x.copy()
+    net = Net("d", [MemoryData(name="d", tops=["x"], batch_size=2, data=[x]),
+                    ReLU(name="relu", bottoms=["x"], tops=["x"])], dtype="float64")
+    for _ in range(2):  # two epochs: the ReLU in place on x gets a copy, not the samples
+        for want in ([[0.0], [2.0]], [[0.0], [4.0]]):
+            net.forward()
+            np.testing.assert_array_equal(net.blobs["x"].data, want)
+    np.testing.assert_array_equal(net.layer("d").samples[0], kept)
+    net.blobs["x"].data[...] = 7.0   # as a gradient check does: our own copy, never the user's array
+    np.testing.assert_array_equal(x, kept)

@@ -152,3 +152,14 @@ def test_layer_mistakes(fields, words):
         LeakyReLU(**{"name": "l", "bottoms": ["x"], "tops": ["y"], **fields})
     for word in ["layer 'l'", *words]:
         assert word in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_neither_overflows_nor_loses_the_tails(dtype):
+    x = np.array([[-1e4, -1000, -750, -100, -88.8, -20, -5, 0, 5, 20, 88.8, 100, 750, 1000, 1e4]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        _, (y,) = run_layer(Sigmoid(name="s", bottoms=["x"], tops=["y"]), [x], dtype=dtype)
+    exact = np.exp(-np.logaddexp(0, -x.astype(np.float64)))
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_allclose(y[exact > tiny], exact[exact > tiny], rtol=1e-6 if dtype == "float32" else 1e-14)
+    assert (y[exact <= tiny] <= 2 * tiny).all() and y[0, 0] == 0 and y[0, -1] == 1

@@ -92,3 +92,23 @@ def test_a_blob_weighed_in_the_loss_and_read_gets_both_gradients(rng):
     np.testing.assert_allclose(net.blobs["y"].diff, 1 + (1 - z ** 2) @ weight_b, rtol=1e-12)
     report = check_gradients(net, projection=False)
     assert report.max_error < 1e-6, report
+
+
+def test_a_reader_that_takes_no_gradient_changes_no_gradient(rng):
+    from graphnet.layers import BinaryAccuracy, BinaryCrossEntropyLoss
+
+    def gradients(with_accuracy):
+        layers = [Input(name="in", tops=["x", "y"], shapes=[[6, 3], [6, 1]]),
+                  InnerProduct(name="ip", bottoms=["x"], tops=["p"], output_dim=1, neuron="sigmoid"),
+                  BinaryCrossEntropyLoss(name="loss", bottoms=["p", "y"])]
+        if with_accuracy:
+            layers.append(BinaryAccuracy(name="acc", bottoms=["p", "y"]))
+        net = Net("n", layers, dtype="float64", seed=4)
+        net.blobs["x"].data[...] = np.random.default_rng(1).normal(size=(6, 3))
+        net.blobs["y"].data[...] = [[0], [1], [1], [0], [1], [0]]
+        net.forward_backward()
+        return net
+    plain, split = gradients(False), gradients(True)
+    assert split.layer("p_ip_0_split").tops == ["p_ip_0_split_0", "p_ip_0_split_1"]
+    assert not split.blobs["p_ip_0_split_1"].has_diff   # the accuracy's top: never a gradient
+    np.testing.assert_array_equal(split.param_diff, plain.param_diff)

@@ -231,3 +231,31 @@ def test_sigint_writes_a_snapshot_and_exits_cleanly(tmp_path):
     assert "SIGINT at iteration" in out and "Traceback" not in err
     with SnapshotFile(newest_snapshot(str(tmp_path))) as snap:
         assert f"SIGINT at iteration {snap.iteration}:" in out
+
+
+def test_a_training_step_makes_no_batch_sized_array(tmp_path):
+    import tracemalloc
+    net = Net.from_yaml("netdefs/xor.yaml", phase="train")
+    solver = Solver("sgd", lr_policy=2.0, momentum=0.9, max_iter=0, run_dir=str(tmp_path)).solve(net)
+    for _ in range(3):
+        solver.step()
+    tracemalloc.start()
+    solver.step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * 1024, f"a step allocated {peak} bytes; a batch of 1024 float32 is 4096"
+
+
+def test_each_step_takes_the_rate_and_decay_the_policies_give_then(tmp_path):
+    from graphnet.layers import Input
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    net = Net("lin", [Input(name="in", tops=["x"], shapes=[[2, 2]]),
+                      InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=1, bias=False,
+                                   loss_weight=[1.0])], dtype="float64")
+    net.blobs["x"].data[...] = x
+    w = net.param_data.copy()
+    Solver("sgd", lr_policy={"type": "step", "base_lr": 0.5, "gamma": 0.5, "stepsize": 1},
+           weight_decay=0.1, max_iter=3, run_dir=str(tmp_path)).solve(net)
+    for t in range(3):   # dL/dw = sum of the samples, plus the decay 0.1 w
+        w = w - 0.5 * 0.5 ** t * (x.sum(axis=0) + 0.1 * w)
+    np.testing.assert_allclose(net.param_data, w, rtol=1e-12)
