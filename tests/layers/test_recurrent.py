@@ -53,7 +53,7 @@ def batches(rng, count, x_shape=(T, N, D)):
         cont = np.ones(x_shape[:2])
         cont[2, 0] = 0
         cont[4, 1] = 0
-        cont[0, 2] = k == 0 and 0 or 1
+        cont[0, 2] = 0                # stream 2 restarts at the first step of every batch
         if k == 0:
             cont[0] = 0
         out.append((rng.normal(size=x_shape), cont))
