@@ -65,6 +65,7 @@ class _Im2col:
         (kh, kw), (sh, sw) = layer.kernel, layer.stride
         (ph, pw), (dh, dw) = layer.pad, layer.dilation
         (oh, ow), groups, backend = out_hw, layer.n_group, layer.backend
+        self.xp = backend.xp
         self.batch_last = _batch_last(n, c, rows, layer.kernel, layer.stride, (h, w), out_hw)
         if self.batch_last:
             self.order, self.undo = (1, 2, 3, 0), (3, 0, 1, 2)
@@ -117,9 +118,12 @@ class _Im2col:
         self.row_image[...] = a.transpose(self.order)
         return self.rows
 
-    def from_rows(self, out):
-        """Write the rows into out (N, R, OH, OW)."""
-        out[...] = self.row_image.transpose(self.undo)
+    def from_rows(self, out, bias=None):
+        """Write the rows, plus a bias per row when given, into out (N, R, OH, OW)."""
+        if bias is None:
+            out[...] = self.row_image.transpose(self.undo)
+        else:
+            self.xp.add(self.row_image.transpose(self.undo), bias.reshape(-1, 1, 1), out=out)
 
 
 class _ConvolutionBase(Layer):
@@ -205,11 +209,9 @@ class Convolution(_ConvolutionBase):
     def forward(self, bottoms, tops):
         columns = self.buffers.im2col(bottoms[0].data)
         self.kept = True
-        y = self.buffers.rows
-        self.xp.matmul(self.grouped(self.params["weight"].data), columns, out=y)  # Y = W X_col
-        if self.bias:
-            y += self.params["bias"].data.reshape(self.n_group, -1, 1)
-        self.buffers.from_rows(tops[0].data)
+        self.xp.matmul(self.grouped(self.params["weight"].data), columns,
+                            out=self.buffers.rows)                         # Y = W X_col
+        self.buffers.from_rows(tops[0].data, self.params["bias"].data if self.bias else None)
 
     def backward(self, tops, propagate_down, bottoms):
         dy = self.buffers.to_rows(tops[0].diff)
@@ -268,6 +270,6 @@ class Deconvolution(_ConvolutionBase):
             self.params["bias"].diff += dy.sum(axis=(0, 2, 3))         # dL/db = sum of dY
         if propagate_down[0]:
             weight = self.grouped(self.params["weight"].data)
-            self.xp.matmul(weight, columns, out=self.buffers.rows)     # dL/dX = W dY_col
+            self.xp.matmul(weight, columns, out=self.buffers.rows)  # dL/dX = W dY_col
             self.kept = False
             self.buffers.from_rows(bottoms[0].diff)
