@@ -210,7 +210,7 @@ class Convolution(_ConvolutionBase):
         columns = self.buffers.im2col(bottoms[0].data)
         self.kept = True
         self.xp.matmul(self.grouped(self.params["weight"].data), columns,
-                            out=self.buffers.rows)                         # Y = W X_col
+                       out=self.buffers.rows)                              # Y = W X_col
         self.buffers.from_rows(tops[0].data, self.params["bias"].data if self.bias else None)
 
     def backward(self, tops, propagate_down, bottoms):
@@ -270,6 +270,6 @@ class Deconvolution(_ConvolutionBase):
             self.params["bias"].diff += dy.sum(axis=(0, 2, 3))         # dL/db = sum of dY
         if propagate_down[0]:
             weight = self.grouped(self.params["weight"].data)
-            self.xp.matmul(weight, columns, out=self.buffers.rows)  # dL/dX = W dY_col
+            self.xp.matmul(weight, columns, out=self.buffers.rows)     # dL/dX = W dY_col
             self.kept = False
             self.buffers.from_rows(bottoms[0].diff)
