@@ -32,6 +32,17 @@ def _import_cupy():
     return _cupy
 
 
+def _load_kernels():
+    """graphnet.kernels when numba is installed and GRAPHNET_KERNELS is not 0, else None."""
+    if os.environ.get("GRAPHNET_KERNELS", "1") == "0":
+        return None
+    try:
+        from . import kernels
+    except Exception:  # numba missing, or LLVM unable to load here: the plain NumPy paths serve
+        return None
+    return kernels
+
+
 def cupy_available():
     """True when the cupy backend can run here (CuPy importable and a GPU present)."""
     try:
@@ -63,6 +74,8 @@ class Backend:
             raise GraphnetError(f"must be float32 or float64, got {dtype!r}", field="dtype")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        # Compiled loops for a few NumPy hot spots (graphnet.kernels); None on CuPy.
+        self.kernels = _load_kernels() if name == "numpy" else None
 
     def asarray(self, array, dtype=None):
         """A device array of `array` (host or device) in the backend's dtype; copies if it must."""

@@ -93,6 +93,8 @@ class _Im2col:
         direct = not (ph or pw or self.batch_last)
         self.padded = None if direct else backend.zeros(image)   # im2col's source; border stays 0
         self.summed = None if direct else backend.empty(image)   # col2im's target
+        self.kernels = backend.kernels if self.batch_last else None
+        self.stride, self.dilation = layer.stride, layer.dilation
 
     def im2col(self, x):
         """Fill and return the columns of images x (N, C, H, W)."""
@@ -107,9 +109,12 @@ class _Im2col:
     def col2im(self, out):
         """Write into out (N, C, H, W) the sum of the columns' windows: im2col's adjoint."""
         image = out.transpose(self.order) if self.summed is None else self.summed
-        image[...] = 0
-        for i, j, window in self.windows:
-            image[window] += self.by_offset[:, i, j]
+        if self.kernels is not None:   # one pass over the columns instead of kh*kw slices
+            self.kernels.col2im_batch_last(self.by_offset, image, self.stride, self.dilation)
+        else:
+            image[...] = 0
+            for i, j, window in self.windows:
+                image[window] += self.by_offset[:, i, j]
         if self.summed is not None:
             out[...] = self.summed[self.inside].transpose(self.undo)
 

@@ -42,6 +42,8 @@ class WindowPooling(Layer):
         also cover it exactly once; inner: where the bottom sits in the padded copy;
         sizes: each window's size, for means."""
         self.direct, self.tiled, self.inner = direct, tiled, inner
+        self.which = None   # where each max came from, when a compiled kernel pools
+        self.pooled_by_kernel = False
         self.padded = None if direct else self.backend.zeros(padded_shape)
         self.grad = None if direct else self.backend.zeros(padded_shape)
         if self.pool == "max":
@@ -54,6 +56,11 @@ class WindowPooling(Layer):
 
     def forward(self, bottoms, tops):
         xp, y = self.xp, tops[0].data
+        self.pooled_by_kernel = self.which is not None and bottoms[0].data.flags.c_contiguous
+        if self.pooled_by_kernel:
+            tiles = self._tiles(bottoms[0].data, y)
+            self.backend.kernels.max_pool_2x2(tiles, y.reshape(len(tiles), -1), self.which)
+            return
         if self.direct:
             image = bottoms[0].data
         else:
@@ -78,6 +85,14 @@ class WindowPooling(Layer):
         grad = bottoms[0].diff if self.direct else self.grad
         if not self.tiled:
             grad[...] = 0  # windows overlap or skip inputs: add their shares onto zeros
+        if self.pooled_by_kernel:
+            out = grad if grad.flags.c_contiguous else xp.empty(grad.shape, grad.dtype)
+            tiles = self._tiles(out, dy)
+            self.backend.kernels.max_unpool_2x2(xp.ascontiguousarray(dy).reshape(len(tiles), -1),
+                                                self.which, tiles)
+            if out is not grad:
+                grad[...] = out
+            return
         if self.pool == "max":
             # Each window's gradient goes to the first input equal to its max (one, on ties).
             y = self.best
@@ -103,6 +118,11 @@ class WindowPooling(Layer):
                     grad_view += share
         if not self.direct:
             bottoms[0].diff[...] = grad[self.inner]
+
+    @staticmethod
+    def _tiles(image, pooled):
+        """An (N, C, 2*OH, 2*OW) image as (N*C*OH, 2, 2*OW): the row pairs of its 2x2 tiles."""
+        return image.reshape(pooled.shape[0] * pooled.shape[1] * pooled.shape[2], 2, -1)
 
 
 @register
@@ -139,10 +159,13 @@ class Pooling(WindowPooling):
         # Every window inside the image: read it in place. Otherwise a padded copy holds every
         # window whole (max pads with -inf, mean with 0) and the whole image.
         direct = pad == (0, 0) and span_h <= h and span_w <= w
-        return self._buffers((n, c, oh, ow), (n, c, max(span_h, h + pad[0]), max(span_w, w + pad[1])),
+        tops = self._buffers((n, c, oh, ow), (n, c, max(span_h, h + pad[0]), max(span_w, w + pad[1])),
                              direct, direct and stride == kernel and (span_h, span_w) == (h, w),
                              (slice(None), slice(None), slice(pad[0], pad[0] + h), slice(pad[1], pad[1] + w)),
                              np.outer(rows, cols))
+        if (self.backend.kernels and self.pool == "max" and self.tiled and kernel == (2, 2)):
+            self.which = self.backend.empty((n * c * oh, ow), dtype=np.uint8)
+        return tops
 
     def _windows(self, array):
         """The strided view of each kernel offset over all windows, offset by offset."""
