@@ -74,8 +74,16 @@ class Backend:
             raise GraphnetError(f"must be float32 or float64, got {dtype!r}", field="dtype")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        # Compiled loops for a few NumPy hot spots (graphnet.kernels); None on CuPy.
-        self.kernels = _load_kernels() if name == "numpy" else None
+        self._kernels = None if name == "numpy" else False
+
+    @property
+    def kernels(self):
+        """graphnet.kernels, compiled loops for a few NumPy hot spots, or None (on CuPy,
+        without numba, or with GRAPHNET_KERNELS=0). Imported on first use: numba takes
+        a moment to load, and nets without those layers never need it."""
+        if self._kernels is None:
+            self._kernels = _load_kernels() or False
+        return self._kernels or None
 
     def asarray(self, array, dtype=None):
         """A device array of `array` (host or device) in the backend's dtype; copies if it must."""
