@@ -1,8 +1,8 @@
 """Compiled loops for the NumPy backend, where NumPy cannot avoid slow strided passes.
 
 Loaded by the backend only when numba is installed (`pip install graphnet[fast]`) and
-GRAPHNET_KERNELS is not 0; without them every layer runs its plain `xp` code, and the
-two give bit-identical results. Each kernel is single-threaded: OpenBLAS's threads
+GRAPHNET_KERNELS is not 0; without them every layer runs its plain `xp` code. The two
+give the same results to the bit, but for the sign of some zeros (tests/test_kernels.py). Each kernel is single-threaded: OpenBLAS's threads
 already hold the cores during the GEMMs, and a second thread pool spinning beside them
 made whole steps slower on a 2-core machine. Compiled on first use per dtype and cached
 in __pycache__.
