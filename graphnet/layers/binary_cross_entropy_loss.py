@@ -41,8 +41,9 @@ class BinaryCrossEntropyLoss(Loss):
         xp, p, y = self.xp, bottoms[0].data, bottoms[1].data
         self._y[...] = y
         xp.subtract(self._one, y, out=self._not_y)
-        if self._flat_targets.min() < 0:  # y < 0, or 1 - y < 0: y > 1
-            raise self.error(f"targets must lie in [0, 1], got {float(y[(y < 0) | (y > 1)][0]):g} "
+        if not self._flat_targets.min() >= 0:  # y < 0, or 1 - y < 0: y > 1; or a nan
+            bad = y[~((y >= 0) & (y <= 1))]
+            raise self.error(f"targets must lie in [0, 1], got {float(bad[0]):g} "
                              f"in '{self.bottoms[1]}'", "bottoms")
         self._p[...] = p
         xp.subtract(self._one, p, out=self._not_p)

@@ -2,7 +2,7 @@
 
 from ..fillers import filler
 from ..spec import Field, boolean, integer
-from .base import Layer, register
+from .base import Layer, as_indices, register
 
 
 @register
@@ -31,12 +31,10 @@ class Embed(Layer):
 
     def forward(self, bottoms, tops):
         xp, values = self.xp, bottoms[0].data
-        self.index = values.astype(xp.int64).ravel()
-        if ((self.index < 0) | (self.index >= self.input_dim) | (self.index != values.ravel())).any():
-            bad = values.ravel()[(self.index < 0) | (self.index >= self.input_dim)
-                                 | (self.index != values.ravel())][0]
+        self.index, bad = as_indices(xp, values.ravel(), self.input_dim)
+        if bad.any():
             raise self.error(f"indices must be whole numbers 0 to {self.input_dim - 1}, got "
-                             f"{float(bad):g} in '{self.bottoms[0]}'", "bottoms")
+                             f"{float(values.ravel()[bad][0]):g} in '{self.bottoms[0]}'", "bottoms")
         out = tops[0].data.reshape(len(self.index), self.output_dim)
         xp.take(self.params["weight"].data, self.index, axis=0, out=out)
         if self.bias:

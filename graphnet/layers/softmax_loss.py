@@ -7,7 +7,7 @@ shape check, the class-label view of both arrays, and the per-position weights.
 import math
 
 from ..spec import Field, choice, integer, list_of, number, optional
-from .base import Loss, register
+from .base import Loss, as_indices, register
 
 NORMALIZATIONS = ("valid", "batch_size", "full", "none")
 
@@ -34,17 +34,21 @@ def check_class_labels(layer, bottom_shapes):
 def class_view(layer, scores, labels):
     """Scores as (outer, C, inner), labels as integers (outer, inner), and the valid positions.
 
-    Ignored positions get label 0 so they can still index; a label outside 0..C-1 is an error.
+    Ignored positions get label 0 so they can still index; a label that is not a whole
+    number 0..C-1 (12, -1, 3.5, nan) is an error.
     """
     xp, axis = layer.xp, layer.class_axis
     x = scores.reshape(math.prod(scores.shape[:axis]), scores.shape[axis], -1)
-    y = labels.reshape(x.shape[0], x.shape[2]).astype(xp.int64)
-    valid = y != layer.ignore_label if layer.ignore_label is not None else xp.ones(y.shape, bool)
-    bad = valid & ((y < 0) | (y >= x.shape[1]))
+    values = labels.reshape(x.shape[0], x.shape[2])
+    y, bad = as_indices(xp, values, x.shape[1])
+    if layer.ignore_label is None:
+        valid = xp.ones(y.shape, bool)
+    else:  # compared before the cast: 255.5 is not the ignored 255
+        valid = values != layer.ignore_label
+        bad &= valid
     if bad.any():
-        value = float(labels.reshape(y.shape)[bad][0])
-        raise layer.error(f"labels must be class indices 0 to {x.shape[1] - 1}, got {value:g} "
-                          f"in '{layer.bottoms[1]}'", "bottoms")
+        raise layer.error(f"labels must be class indices 0 to {x.shape[1] - 1}, got "
+                          f"{float(values[bad][0]):g} in '{layer.bottoms[1]}'", "bottoms")
     return x, xp.where(valid, y, 0), valid
 
 

@@ -121,3 +121,10 @@ def test_labels_must_be_class_indices(backend):
     text = message(lambda: run_layer(accuracy(), [SCORES, np.array([0.0, 1.0, 3.0, 0.0])],
                                      backend=backend))
     assert "layer 'acc'" in text and "0 to 2" in text and "got 3" in text
+
+
+@pytest.mark.parametrize("bad", [1.5, np.nan])
+def test_labels_that_are_not_whole_numbers_are_refused(bad, backend):
+    text = message(lambda: run_layer(accuracy(), [SCORES, np.array([0.0, bad, 2.0, 0.0])],
+                                     backend=backend))
+    assert text == f"layer 'acc': bottoms: labels must be class indices 0 to 2, got {bad:g} in 'y'"

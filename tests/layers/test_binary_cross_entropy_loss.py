@@ -100,3 +100,9 @@ def test_targets_just_outside_0_1_are_caught(bad):
     with pytest.raises(GraphnetError) as err:
         run_layer(layer(), [np.full(3, 0.5), np.array([0.0, bad, 1.0])])
     assert f"got {bad:g}" in str(err.value)
+
+
+def test_a_nan_target_is_caught(backend):
+    with pytest.raises(GraphnetError) as err:
+        run_layer(layer(), [np.full(3, 0.5), np.array([0.0, np.nan, 1.0])], backend=backend)
+    assert str(err.value) == "layer 'loss': bottoms: targets must lie in [0, 1], got nan in 'y'"

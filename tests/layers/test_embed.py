@@ -51,3 +51,11 @@ def test_an_index_outside_the_table_names_the_blob(value):
 def test_yaml_and_python_specs_are_equal():
     assert layer_from_yaml("{name: e, type: Embed, bottoms: [i], tops: [v], input_dim: 7, output_dim: 3}") \
         == embed()
+
+
+@pytest.mark.filterwarnings("error")  # the one line, without a RuntimeWarning from the cast
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_an_index_that_is_not_a_number_names_the_blob(value, backend):
+    with pytest.raises(GraphnetError, match=rf"layer 'e': bottoms: indices must be whole numbers 0 to 6, "
+                                            rf"got {value:g} in 'i'"):
+        run_layer(embed(), [np.array([[0, value]])], backend=backend)

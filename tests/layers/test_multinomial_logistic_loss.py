@@ -165,3 +165,10 @@ def test_labels_must_be_class_indices(backend):
     text = message(lambda: run_layer(layer, [np.full((2, 3), 1 / 3), np.array([0.0, 3.0])],
                                      backend=backend))
     assert "layer 'loss'" in text and "0 to 2" in text and "got 3" in text
+
+
+def test_labels_that_are_not_whole_numbers_are_refused(backend):
+    layer = MultinomialLogisticLoss(name="loss", bottoms=["p", "y"])
+    text = message(lambda: run_layer(layer, [np.full((2, 3), 1 / 3), np.array([0.0, 1.5])],
+                                     backend=backend))
+    assert text == "layer 'loss': bottoms: labels must be class indices 0 to 2, got 1.5 in 'y'"

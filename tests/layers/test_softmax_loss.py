@@ -226,3 +226,21 @@ def test_labels_must_be_class_indices(bad, backend):
     text = message(lambda: run_layer(layer, [np.zeros((4, 5)), labels], backend=backend))
     assert "layer 'loss'" in text and "bottoms" in text and "'y'" in text
     assert "0 to 4" in text and f"got {bad:g}" in text
+
+
+@pytest.mark.filterwarnings("error")  # a nan label prints no RuntimeWarning before the one line
+@pytest.mark.parametrize("bad", [3.5, 0.25, -0.5, np.nan, np.inf, 1e30])
+def test_labels_that_are_not_whole_numbers_are_refused(bad, backend):
+    layer = SoftmaxLoss(name="loss", bottoms=["x", "y"])
+    labels = np.array([0.0, bad, 2.0, 4.0])
+    with pytest.raises(GraphnetError) as err:
+        run_layer(layer, [np.zeros((4, 5)), labels], backend=backend)
+    assert str(err.value) == (f"layer 'loss': bottoms: labels must be class indices 0 to 4, "
+                              f"got {bad:g} in 'y'")
+
+
+def test_a_label_near_the_ignored_one_is_not_ignored(backend):
+    layer = SoftmaxLoss(name="loss", bottoms=["x", "y"], ignore_label=255)
+    labels = np.array([0.0, 255.0, 255.5, 4.0])
+    text = message(lambda: run_layer(layer, [np.zeros((4, 5)), labels], backend=backend))
+    assert text.endswith("labels must be class indices 0 to 4, got 255.5 in 'y'"), text
