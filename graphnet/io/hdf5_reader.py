@@ -13,9 +13,23 @@ import os
 import h5py
 import numpy as np
 
+from ..datasets import recipe_for
 from ..errors import GraphnetError
 
 BLOCK_BYTES = 1 << 20
+
+
+def not_found(path, message="no such file"):
+    """The error for a data file that is not there. Sources are relative to the folder
+    graphnet runs in, not to the netdef, so say which folder that was, and how to make the
+    file when a recipe does."""
+    hints = []
+    if not os.path.isabs(path):
+        hints.append(f"looked up from {os.getcwd()}")
+        recipe = recipe_for(path)
+        if recipe:
+            hints.append(f"run graphnet from the folder that holds data/, or prepare it with '{recipe}'")
+    return GraphnetError(message + (f" ({'; '.join(hints)})" if hints else ""), path=path)
 
 
 def source_files(source):
@@ -24,15 +38,19 @@ def source_files(source):
         try:
             with open(source, encoding="utf-8") as f:
                 names = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+        except FileNotFoundError:
+            raise not_found(source) from None
+        except UnicodeDecodeError:
+            raise GraphnetError("is not a UTF-8 text file listing HDF5 files", path=source) from None
         except OSError as err:
-            raise GraphnetError(f"cannot read the list of HDF5 files: {err.strerror}", file=source) from None
+            raise GraphnetError(f"cannot read the list of HDF5 files: {err.strerror}", path=source) from None
         files = [os.path.join(os.path.dirname(source), name) for name in names]
     elif any(c in source for c in "*?["):
         files = sorted(glob.glob(source))
     else:
         files = [source]
     if not files:
-        raise GraphnetError("names no HDF5 file", file=source)
+        raise not_found(source, "names no HDF5 file")
     return files
 
 
@@ -44,12 +62,12 @@ def read_dataset(path, name, missing_ok=False):
             if missing_ok and name not in f:
                 return None
             if not isinstance(f.get(name), h5py.Dataset):
-                raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(f) or 'none'})", file=path)
+                raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(f) or 'none'})", path=path)
             return f[name][()]
     except FileNotFoundError:
-        raise GraphnetError("no such HDF5 file", file=path) from None
+        raise not_found(path, "no such HDF5 file") from None
     except OSError as err:
-        raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
+        raise GraphnetError(f"not a readable HDF5 file ({err})", path=path) from None
 
 
 class HDF5Source:
@@ -67,7 +85,7 @@ class HDF5Source:
             raise
         if sum(self.rows) == 0:
             self.close()
-            raise GraphnetError("holds no samples", file=source)
+            raise GraphnetError("holds no samples", path=source)
         first = self.handles[0][self.names[0]]
         if block_rows is None:
             # Whole chunks (HDF5 reads a chunk whole anyway), as many as fit in about 1 MiB.
@@ -80,30 +98,30 @@ class HDF5Source:
         try:
             handle = h5py.File(path, "r")
         except FileNotFoundError:
-            raise GraphnetError("no such HDF5 file", file=path) from None
+            raise not_found(path, "no such HDF5 file") from None
         except OSError as err:
-            raise GraphnetError(f"not a readable HDF5 file ({err})", file=path) from None
+            raise GraphnetError(f"not a readable HDF5 file ({err})", path=path) from None
         self.handles.append(handle)
         counts, shapes = set(), []
         for name in self.names:
             if name not in handle or not isinstance(handle[name], h5py.Dataset):
                 raise GraphnetError(f"has no dataset '{name}' (it has: {', '.join(handle) or 'none'})",
-                                    file=path)
+                                    path=path)
             data = handle[name]
             if data.ndim < 1 or data.dtype.kind not in "biuf":
                 raise GraphnetError(f"dataset '{name}' must be numeric with samples along axis 0, "
-                                    f"got {data.dtype} {data.shape}", file=path)
+                                    f"got {data.dtype} {data.shape}", path=path)
             counts.add(data.shape[0])
             shapes.append(data.shape[1:])
         if len(counts) > 1:
             raise GraphnetError("datasets " + ", ".join(f"'{n}' {handle[n].shape}" for n in self.names)
-                                + " differ in sample count", file=path)
+                                + " differ in sample count", path=path)
         if self.shapes is None:
             self.shapes = shapes
         elif shapes != self.shapes:
             bad = next(i for i, (a, b) in enumerate(zip(shapes, self.shapes)) if a != b)
             raise GraphnetError(f"dataset '{self.names[bad]}' holds samples of shape {shapes[bad]}, "
-                                f"but {self.files[0]} holds {self.shapes[bad]}", file=path)
+                                f"but {self.files[0]} holds {self.shapes[bad]}", path=path)
         self.rows.append(counts.pop())
 
     def blocks(self, file):
@@ -129,7 +147,7 @@ class HDF5Source:
                 self.handles[file][name].read_direct(buffer, np.s_[start:start + count], np.s_[0:count])
         except (OSError, TypeError) as err:
             raise GraphnetError(f"cannot read rows {start}:{start + count} ({err})",
-                                file=self.files[file]) from None
+                                path=self.files[file]) from None
         return count
 
     def close(self):

@@ -50,7 +50,10 @@ class HDF5Data(Layer):
     state_attrs = ("epoch", "schedule", "position", "row_order", "row", "rng")
 
     def setup(self, bottom_shapes):
-        self.data = HDF5Source(self.source, self.tops, self.block_rows)
+        try:
+            self.data = HDF5Source(self.source, self.tops, self.block_rows)
+        except GraphnetError as err:
+            raise err.locate(field="source") from None
         dtype = self.backend.dtype
         self.offset = self._load_mean() if isinstance(self.mean, str) else self.mean
         self.rng = np.random.default_rng([self.backend.seed, zlib.crc32(self.name.encode())])

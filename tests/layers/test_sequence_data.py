@@ -71,5 +71,5 @@ def test_mistakes_name_the_file_layer_and_field(tmp_path, make, message):
 
 
 def test_a_missing_file_is_named(tmp_path):
-    with pytest.raises(GraphnetError, match=r"nothing\.h5: layer 'text': source: no such HDF5 file"):
+    with pytest.raises(GraphnetError, match=r"^net .text.: layer .text.: source: \S*nothing\.h5: no such HDF5 file$"):
         data_net(str(tmp_path / "nothing.h5"))
