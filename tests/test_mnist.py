@@ -165,3 +165,25 @@ def test_python_example_builds_the_yaml_lenet(mnist_data, tmp_path):
     solver.solve(train)
     yaml_solver.solve(yaml_train)
     assert np.array_equal(train.param_data, yaml_train.param_data)
+
+
+def prepared_placeholder(out):
+    """Files that pass for prepared MNIST (the right shapes, no bytes written): 'already there'."""
+    out.mkdir()
+    for split, count in mnist.COUNTS.items():
+        with h5py.File(out / f"{split}.h5", "w") as f:
+            f.create_dataset("data", (count, 1, 28, 28), np.float32, chunks=(500, 1, 28, 28))
+            f.create_dataset("label", (count, 1), np.float32)
+        (out / f"{split}.txt").write_text(f"{split}.h5\n")
+    return str(out)
+
+
+@pytest.mark.parametrize("make, words", [(lambda p: None, "no such folder"),
+                                         (lambda p: p.write_text("x"), "is not a folder")])
+def test_a_bad_from_is_refused_even_when_the_data_is_there(tmp_path, capsys, make, words):
+    out = prepared_placeholder(tmp_path / "mnist")
+    assert main(["data", "mnist", "--out", out]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    make(tmp_path / "idx")
+    assert main(["data", "mnist", "--from", str(tmp_path / "idx"), "--out", out]) == 2
+    assert capsys.readouterr() == ("", f"--from: {tmp_path / 'idx'}: {words}\n")

@@ -201,3 +201,12 @@ def test_time_counts_the_steps_of_every_stream(texts, tmp_path, capsys):
     assert main(["time", netdef, "--iterations", "2"]) == 0
     out = capsys.readouterr().out
     assert "batch 32," in out and "steps per second" in out   # 8 steps x 4 streams
+
+
+@pytest.mark.parametrize("make, words", [(lambda p: None, "no such folder"),
+                                         (lambda p: p.write_text("x"), "is not a folder")])
+def test_a_bad_from_is_refused_even_when_the_data_is_there(texts, tmp_path, capsys, make, words):
+    prepare(str(tmp_path / "data"), str(texts))
+    make(tmp_path / "plays")
+    assert main(["data", "shakespeare", "--from", str(tmp_path / "plays"), "--out", str(tmp_path / "data")]) == 2
+    assert capsys.readouterr() == ("", f"--from: {tmp_path / 'plays'}: {words}\n")

@@ -2,6 +2,8 @@
 
 import os
 
+from ..errors import GraphnetError
+
 RECIPES = ("mnist", "shakespeare")  # `graphnet data NAME` writes data/NAME/
 
 
@@ -12,3 +14,12 @@ def recipe_for(path):
         if part == "data" and parts[i + 1] in RECIPES:
             return f"graphnet data {parts[i + 1]}"
     return None
+
+
+def check_source_folder(source):
+    """A `--from DIR` must be a folder, checked before anything else: data already prepared
+    must not hide a mistyped --from."""
+    if not os.path.exists(source):
+        raise GraphnetError("no such folder", field="--from", path=source)
+    if not os.path.isdir(source):
+        raise GraphnetError("is not a folder", field="--from", path=source)

