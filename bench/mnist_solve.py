@@ -221,7 +221,7 @@ def run_child(name, cmd):
 
 def parse_output(text):
     """The training-loop seconds and final loss of the last line, and the last validation."""
-    end = re.findall(r"\d+ iterations in ([\d.]+) s, loss (\S+);", text)
+    end = re.findall(r"\d+ iterations in ([\d.]+) s,(?: now at iteration \d+,)? loss (\S+);", text)
     val = re.findall(r"validation at iter (\d+): .*?accuracy ([\d.eE+-]+)", text)
     return {"loop_s": float(end[-1][0]) if end else None, "loss": float(end[-1][1]) if end else None,
             "accuracy": float(val[-1][1]) if val else None, "val_iter": int(val[-1][0]) if val else None}

@@ -1,6 +1,7 @@
 """The `graphnet` command. A user mistake prints one line and exits with status 2."""
 
 import argparse
+import signal
 import sys
 
 from .errors import GraphnetError
@@ -37,6 +38,8 @@ def solve(args):
     from .netdef import load_netdef
     from .solver import Solver
     from .solver.solver import netdef_record
+    if args.partial_weights and not args.weights:
+        raise GraphnetError("goes with --weights", field="--partial-weights")
     if args.resume and args.weights:
         raise GraphnetError("give --resume to continue a run or --weights to start from "
                             "other weights, not both", field="--weights")
@@ -47,10 +50,12 @@ def solve(args):
     test = _net(args, netdef, "test", share_with=train) if validates or hasattr(
         solver.lr_policy, "observe") else None
     start = time.perf_counter()
-    solver.solve(train, test, resume=args.resume, weights=args.weights,
-                 netdef=netdef_record(train, solver))
-    print(f"{netdef.name}: {solver.iteration} iterations in {time.perf_counter() - start:.1f} s, "
-          f"loss {solver.loss:.6g}; run directory {solver.directory}", flush=True)
+    solver.solve(train, test, resume=args.resume, weights=args.weights, fresh=args.fresh,
+                 partial_weights=args.partial_weights, netdef=netdef_record(train, solver))
+    if solver.iterations_run:
+        print(f"{netdef.name}: {solver.iterations_run} iterations in {time.perf_counter() - start:.1f} s, "
+              f"now at iteration {solver.iteration}, loss {solver.loss:.6g}; run directory {solver.directory}",
+              flush=True)
 
 
 def test(args):
@@ -111,6 +116,11 @@ def parser():
     cmd.add_argument("--resume", nargs="?", const=True, default=None, metavar="SNAPSHOT",
                      help="continue from SNAPSHOT, or from the newest snapshot of this run")
     cmd.add_argument("--weights", metavar="SNAPSHOT", help="start from these parameters (fine-tune)")
+    cmd.add_argument("--partial-weights", action="store_true",
+                     help="with --weights: parameters the snapshot lacks start from their fillers")
+    cmd.add_argument("--fresh", action="store_true",
+                     help="start anew in a run directory that holds a run, moving that run "
+                          "aside into <run_dir>/previous-<time>/ (nothing is deleted)")
     cmd.set_defaults(run=solve)
 
     cmd = commands.add_parser("data", help="prepare a dataset as HDF5 files under data/")
@@ -146,17 +156,23 @@ def parser():
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         args.run(args)
     except GraphnetError as err:
         print(err, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("graphnet: interrupted", file=sys.stderr)
         return 130
     return 0
 
 
 def run():
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # Whatever had to be saved is saved: a late Ctrl-C must not turn a clean exit into a
+    # traceback (or a death by signal) while the interpreter shuts down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)

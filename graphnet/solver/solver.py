@@ -21,11 +21,12 @@ import numpy as np
 from ..coffee.breaks import coffee_break
 from ..coffee.lounge import CoffeeLounge
 from ..errors import GraphnetError
-from ..io.snapshot import (Snapshot, newest_snapshot, remove_partial_files, save_snapshot,
-                           snapshot_name)
+from ..io.run_dir import RunDirectory, snapshot_name
+from ..io.snapshot import save_snapshot
 from ..spec import Field, Spec, choice, integer, number, optional, short, text
 from .methods import method
 from .policies import lr_policy, momentum_policy
+from .resume import good_snapshot_line, load_weights, restore, snapshot_to_resume
 
 
 class Solver(Spec):
@@ -79,13 +80,19 @@ class Solver(Spec):
 
     # --- solving ------------------------------------------------------------------------
 
-    def solve(self, net, test_net=None, *, resume=None, weights=None, netdef=None):
-        """Train `net` up to max_iter. resume: a snapshot path, or True for the newest one
-        in run_dir; weights: a snapshot whose parameters start the run (fine-tuning)."""
+    def solve(self, net, test_net=None, *, resume=None, weights=None, netdef=None, fresh=False,
+              partial_weights=False):
+        """Train `net` up to max_iter. resume: a snapshot path, or True for the newest one in
+        run_dir; weights: a snapshot whose parameters start the run (fine-tuning; with
+        partial_weights, the ones it lacks start from their fillers). A fresh run into a run
+        directory that holds a run is refused unless `fresh`, which moves that run aside."""
         given = [b.net for b in self.breaks if getattr(b, "net", None) is not None]
         self.net, self.test_net, self.netdef = net, test_net or (given or [None])[0], netdef or {}
         self.directory = self.run_dir or os.path.join("snapshots", net.name)
-        self.iteration, self.loss, self.stopped = 0, float("nan"), None
+        self.iteration, self.loss, self.stopped, self.iterations_run = 0, float("nan"), None, 0
+        if resume and fresh:
+            raise GraphnetError("give --resume to continue the run or --fresh to start a new "
+                                "one, not both", field="--fresh")
         kept = list(self.method.state_names)
         if hasattr(self.lr_policy, "observe"):  # the last good point, to go back to when validation worsens
             kept += ["best_params"] + [f"best_{n}" for n in self.method.state_names]
@@ -94,26 +101,42 @@ class Solver(Spec):
         self._decay = self.weight_decay * self._decay_mult
         self._operands_of = None
         self._max_norms = [p for p in net.owned_params if p.max_norm]
-        if weights:
-            with Snapshot(weights) as snap:
-                missing = snap.load_params(net, exact=False)
-            print(f"weights from {weights}" + (f"; not there, kept as filled: {', '.join(missing)}"
-                                              if missing else ""), flush=True)
-        if resume:
-            self._restore(self._resume_path(resume))
+        with RunDirectory(self.directory) as run_dir:
+            run_dir.remove_partial_files()
+            if weights:
+                print(load_weights(net, weights, partial_weights), flush=True)
+            if resume:
+                self._resume(run_dir, resume)
+            else:
+                self._start_fresh(run_dir, fresh)
+            if resume and self.iteration >= self.max_iter:
+                self.stop(f"{self.directory}: nothing to do: the run already reached iteration "
+                          f"{self.iteration} (max_iter {self.max_iter}, loss {self.loss:.6g}); raise "
+                          f"solver.max_iter to train on, e.g. --set solver.max_iter={2 * self.max_iter}")
+                print(self.stopped, flush=True)
+                return self
+            with np.errstate(all="ignore"):  # a blow-up is reported once, by the loss check
+                self._train()
+        if self.stopped:
+            print(self.stopped, flush=True)
+        return self
+
+    def _train(self):
         self.learning_rate = self.lr_policy.rate(self.iteration)
-        remove_partial_files(self.directory)
         self.lounge = CoffeeLounge(os.path.join(self.directory, "statistics.h5"))
-        self.lounge.load(up_to=self.iteration)
-        epoch = self.epoch
+        warning = self.lounge.load(up_to=self.iteration)
+        if warning:
+            print(warning, flush=True)
+        epoch, start = self.epoch, self.iteration
         for coffee in self.breaks:
             coffee.setup(self)
-        self._signal = None
+        self._signal = self._signal_saved = None
         previous = self._catch_signals()
         try:
             while self.iteration < self.max_iter and self.stopped is None:
                 self.step()
                 self.iteration += 1
+                self.iterations_run = self.iteration - start
                 self.lounge.record(self.iteration, "train/loss", self.loss)
                 self.lounge.record(self.iteration, "train/learning_rate", self.learning_rate)
                 new_epoch, epoch = self.epoch != epoch, self.epoch
@@ -122,7 +145,9 @@ class Solver(Spec):
                         coffee.run(self)
                 if self._signal:
                     path = self.snapshot()
+                    self._signal_saved = path
                     self.stop(f"{self._signal} at iteration {self.iteration}: wrote {path}")
+                self.lounge.save_now_and_then()
             if any(type(b).__name__ == "Snapshot" for b in self.breaks) and not os.path.exists(
                     os.path.join(self.directory, snapshot_name(self.iteration))):
                 self.snapshot()
@@ -132,9 +157,30 @@ class Solver(Spec):
             self.lounge.save()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        if self.stopped:
-            print(self.stopped, flush=True)
-        return self
+
+    def _resume(self, run_dir, resume):
+        snap = snapshot_to_resume(run_dir, resume)
+        restore(self, snap)
+        print(f"resumed from {snap.path} at iteration {self.iteration}", flush=True)
+        # Snapshots after the one resumed from belong to a run that is being abandoned (or are
+        # damaged): kept aside, so that a later --resume cannot pick one of them.
+        later = [os.path.basename(p) for i, p in run_dir.snapshots() if i > snap.iteration]
+        if later:
+            folder = run_dir.move_aside(later)
+            print(f"moved the {len(later)} later snapshot(s) ({', '.join(later)}) aside into {folder}",
+                  flush=True)
+
+    def _start_fresh(self, run_dir, fresh):
+        found = run_dir.run_files()
+        if not found:
+            return
+        listing = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        if not fresh:
+            raise GraphnetError(f"already holds a run ({listing}): give --resume to continue it, "
+                                "--fresh to move it aside and start anew, or set solver.run_dir "
+                                "to another folder", file=self.directory)
+        folder = run_dir.move_aside(found)
+        print(f"moved the previous run ({listing}) aside into {folder}", flush=True)
 
     def step(self):
         """One update: gradients from iter_size passes, then regularize, clip and step."""
@@ -202,10 +248,8 @@ class Solver(Spec):
             if bad:
                 where = f"the first non-finite output is top '{bad[0]}' of layer '{layer.name}'"
                 break
-        last = newest_snapshot(self.directory)
         return GraphnetError(f"loss is {loss} at iteration {self.iteration + 1}: {where}; "
-                             + (f"the last good snapshot is {last}" if last else "no snapshot was written"),
-                             net=self.net.name)
+                             + good_snapshot_line(self.directory), net=self.net.name)
 
     # --- coffee-break services ----------------------------------------------------------
 
@@ -246,48 +290,28 @@ class Solver(Spec):
         return stats
 
     def snapshot(self, name=None):
-        """Write a snapshot into the run directory; returns its path."""
+        """Write a snapshot into the run directory, and the statistics so far before it;
+        returns its path. Parameters that are not finite are never written: the run stops."""
+        xp = self.net.backend.xp
+        if not bool(xp.isfinite(self.net.param_data).all()):
+            bad = next(p for p in self.net.owned_params if not bool(xp.isfinite(p.data).all()))
+            raise GraphnetError(f"parameter '{bad.key}' is not finite after iteration "
+                                f"{self.iteration}, so no snapshot is written; "
+                                + good_snapshot_line(self.directory), net=self.net.name)
         path = os.path.join(self.directory, name or snapshot_name(self.iteration))
+        self.lounge.save()
         nets = {"test": self.test_net} if self.test_net is not None else {}
         save_snapshot(path, self.net, iteration=self.iteration, epoch=self.epoch,
                       solver_attrs={"method": self.method.type, "lr_policy": self.lr_policy.state(),
                                     "momentum": self.momentum.state(), "netdef": self.netdef},
-                      solver_arrays=self.state, nets=nets, netdef=self.netdef)
+                      solver_arrays=self.state, nets=nets, netdef=self.netdef, loss=self.loss)
         return path
-
-    def _resume_path(self, resume):
-        if resume is True:
-            path = newest_snapshot(self.directory)
-            if path is None:
-                raise GraphnetError(f"no snapshot in {self.directory} to resume from", field="--resume")
-            return path
-        return str(resume)
-
-    def _restore(self, path):
-        with Snapshot(path) as snap:
-            if snap.solver_attrs.get("method") != self.method.type:
-                raise GraphnetError(f"was written by method {snap.solver_attrs.get('method')}, "
-                                    f"but the solver now uses {self.method.type}", file=path)
-            for line in describe_changes(snap.solver_attrs.get("netdef", {}), self.netdef):
-                print(f"resuming with a changed netdef: {line}", flush=True)
-            snap.load_params(self.net)
-            for name, array in self.state.items():
-                if name not in snap.solver_arrays or snap.solver_arrays[name].shape != array.shape:
-                    raise GraphnetError(f"has no solver state '{name}' for these parameters", file=path)
-                array[...] = self.net.backend.asarray(snap.solver_arrays[name])
-            self.iteration = snap.iteration
-            self.lr_policy.load_state(snap.solver_attrs.get("lr_policy", {}))
-            self.momentum.load_state(snap.solver_attrs.get("momentum", {}))
-            self.net.backend.set_rng_state(snap.rng_state)
-            nets = {"train": self.net}
-            if self.test_net is not None:
-                nets["test"] = self.test_net
-            snap.load_positions(nets)
-        print(f"resumed from {path} at iteration {self.iteration}", flush=True)
 
     def _catch_signals(self):
         """SIGINT and SIGTERM end the run after this iteration, with a snapshot; twice aborts."""
         def handler(signum, frame):
+            if self._signal_saved:  # the work is saved and the run ends: nothing left to abort
+                return
             if self._signal:
                 raise KeyboardInterrupt
             self._signal = signal.Signals(signum).name
@@ -298,23 +322,6 @@ class Solver(Spec):
         except ValueError:  # not the main thread: leave signals alone
             pass
         return previous
-
-
-def describe_changes(old, new):
-    """Lines saying what differs between two netdef records ({section: {name: {field: text}}})."""
-    lines = []
-    for section in sorted(set(old) | set(new)):
-        a, b = old.get(section, {}), new.get(section, {})
-        for name in sorted(set(a) | set(b)):
-            if name not in b:
-                lines.append(f"{section} '{name}' is gone")
-            elif name not in a:
-                lines.append(f"{section} '{name}' is new")
-            else:
-                for key in sorted(set(a[name]) | set(b[name])):
-                    if a[name].get(key) != b[name].get(key):
-                        lines.append(f"{section} '{name}': {key}: {a[name].get(key)} -> {b[name].get(key)}")
-    return lines
 
 
 def netdef_record(net, solver):

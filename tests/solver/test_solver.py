@@ -15,7 +15,8 @@ from graphnet.cli import main
 from graphnet.coffee import Snapshot, ValidationPerformance
 from graphnet.datasets.synthetic import Linear
 from graphnet.io.snapshot import Snapshot as SnapshotFile, newest_snapshot
-from graphnet.layers import BinaryAccuracy, BinaryCrossEntropyLoss, InnerProduct, MemoryData, SquareLoss
+from graphnet.layers import (BinaryAccuracy, BinaryCrossEntropyLoss, Dropout, InnerProduct, Input,
+                              MemoryData, SquareLoss)
 from graphnet.solver import Solver
 
 
@@ -32,9 +33,13 @@ def parity_layers(hidden=6, shuffle=True):
     ]
 
 
-def train(run_dir, method, max_iter, resume=None, **solver_fields):
-    net = Net("parity", parity_layers(), seed=3)
-    test = Net("parity", parity_layers(), phase="test", share_with=net, seed=3)
+def dropout_layers():
+    return parity_layers() + [Dropout(name="drop", bottoms=["h"], tops=["h"], ratio=0.4)]
+
+
+def train(run_dir, method, max_iter, resume=None, layers=parity_layers, **solver_fields):
+    net = Net("parity", layers(), seed=3)
+    test = Net("parity", layers(), phase="test", share_with=net, seed=3)
     solver = Solver(method, max_iter=max_iter, run_dir=str(run_dir), **solver_fields)
     solver.add_coffee_break(Snapshot(), every_n_iter=7)
     solver.add_coffee_break(ValidationPerformance(), every_n_iter=5)
@@ -62,6 +67,19 @@ def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, method, field
         assert list(f["val/accuracy/iteration"][()]) == [5, 10, 15, 20, 25]
 
 
+def test_resume_goes_on_with_the_generator_dropout_draws_from(tmp_path):
+    """Dropout's masks come from the backend's generator: a resumed run draws on from its saved
+    state, not from the seed, and so ends where an uninterrupted run ends."""
+    fields = dict(lr_policy=0.5, momentum=0.9, layers=dropout_layers)
+    straight, _ = train(tmp_path / "straight", "sgd", 21, **fields)
+    assert straight.backend.rng_state() != Net("parity", dropout_layers(), seed=3).backend.rng_state()
+    train(tmp_path / "split", "sgd", 7, **fields)
+    resumed, solver = train(tmp_path / "split", "sgd", 21, resume=True, **fields)
+    assert solver.iteration == 21
+    assert resumed.backend.rng_state() == straight.backend.rng_state()
+    assert np.array_equal(straight.param_data, resumed.param_data)
+
+
 def test_snapshot_layout_opens_with_plain_h5py(tmp_path):
     net, _ = train(tmp_path, "adam", 7, lr_policy=0.01)
     with h5py.File(tmp_path / "snapshot-00000007.h5") as f:
@@ -82,7 +100,7 @@ def test_loading_checks_shapes_and_method(tmp_path):
     with pytest.raises(GraphnetError, match="was written by method sgd, but the solver now uses adam"):
         train(tmp_path, "adam", 8, resume=path)
     (tmp_path / "junk.h5").write_bytes(b"not hdf5 at all")
-    with pytest.raises(GraphnetError, match="junk.h5: not a readable HDF5 snapshot"):
+    with pytest.raises(GraphnetError, match="junk.h5: is damaged or not an HDF5 file"):
         SnapshotFile(tmp_path / "junk.h5")
 
 
@@ -109,7 +127,7 @@ def test_non_finite_loss_names_the_first_bad_layer(tmp_path):
     message = str(err.value)
     assert message.startswith("net 'diverges': loss is inf at iteration")
     assert "the first non-finite output is top 'loss' of layer 'loss'" in message
-    assert "the last good snapshot is" in message
+    assert "the newest snapshot with finite parameters is" in message
     with SnapshotFile(newest_snapshot(str(tmp_path))) as snap:
         assert snap.iteration == solver.iteration
 
@@ -122,7 +140,7 @@ def test_iter_size_accumulates_like_a_bigger_batch(tmp_path):
                   SquareLoss(name="loss", bottoms=["p", "y"])]
         net = Net("lin", layers, dtype="float64")
         Solver("sgd", lr_policy=0.1, momentum=0.5, max_iter=5, iter_size=iter_size,
-               run_dir=str(tmp_path)).solve(net)
+               run_dir=str(tmp_path / f"{batch}x{iter_size}")).solve(net)
         return net.param_data
     np.testing.assert_allclose(run(16, 2), run(32, 1), rtol=1e-12)
 
@@ -175,7 +193,7 @@ def test_resume_reports_a_changed_netdef(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "resuming with a changed netdef: layer 'hid': weight_filler: xavier() -> gaussian()" in out
     assert "solver 'solver': max_iter: 1000 -> 1200" in out
-    assert "resumed from" in out and "1200 iterations" in out
+    assert "resumed from" in out and "200 iterations" in out and "now at iteration 1200" in out
 
 
 def test_xor_reaches_full_accuracy(tmp_path, capsys):
@@ -259,3 +277,27 @@ def test_each_step_takes_the_rate_and_decay_the_policies_give_then(tmp_path):
     for t in range(3):   # dL/dw = sum of the samples, plus the decay 0.1 w
         w = w - 0.5 * 0.5 ** t * (x.sum(axis=0) + 0.1 * w)
     np.testing.assert_allclose(net.param_data, w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("regularization", ["l2", "l1"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_weight_decay_is_scaled_by_each_parameters_decay_mult(tmp_path, regularization, bias):
+    """decay_mult 3 on the weight triples its decay; the bias (decay_mult 0, lr_mult 2) is never
+    decayed. Without the bias every multiplier is 3: one number for all the parameters."""
+    x = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    net = Net("lin", [Input(name="in", tops=["x"], shapes=[[3, 2]]),
+                      InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=2, bias=bias,
+                                   bias_filler=0.5, param={"weight": {"decay_mult": 3.0}},
+                                   loss_weight=[1.0])], dtype="float64")
+    net.blobs["x"].data[...] = x
+    w = net.params["fit"][0].data.copy()
+    b = np.full(2, 0.5)
+    Solver("sgd", lr_policy=0.1, weight_decay=0.2, regularization=regularization, max_iter=3,
+           run_dir=str(tmp_path / "run")).solve(net)
+    decay = (lambda a: a) if regularization == "l2" else np.sign
+    for _ in range(3):   # loss = sum(x W^T + b): each row of dL/dW is the sum of the samples, dL/db = N
+        w = w - 0.1 * (x.sum(axis=0) + 0.2 * 3.0 * decay(w))
+        b = b - 2 * 0.1 * len(x)
+    np.testing.assert_allclose(net.params["fit"][0].data, w, rtol=1e-12)
+    if bias:
+        np.testing.assert_allclose(net.params["fit"][1].data, b, rtol=1e-12)
