@@ -69,13 +69,19 @@ class Net:
 
     # --- errors -------------------------------------------------------------------------
 
-    def _error(self, layer, message, field=None):
+    @staticmethod
+    def _place(layer, field):
+        """The netdef file of `layer`, and the line of `field` in it (else the layer's line)."""
         file, line = getattr(layer, "_where", (None, None))
+        return file, getattr(layer, "_field_lines", {}).get(field, line)
+
+    def _error(self, layer, message, field=None):
+        file, line = self._place(layer, field)
         return GraphnetError(message, file=file, line=line, layer=layer.name, field=field,
                              net=self.name)
 
     def _locate(self, err, layer):
-        file, line = getattr(layer, "_where", (None, None))
+        file, line = self._place(layer, err.field)
         # A layer's message names its bottoms; say the blob the user wrote, not its split.
         for split in (l for l in self.layers if isinstance(l, Split)):
             for top in split.tops:
@@ -179,7 +185,9 @@ class Net:
             try:
                 values = param.filler.fill(param.shape, backend.rng, backend.dtype)
             except GraphnetError as err:
-                raise self._locate(err, param.layer).locate(field=f"{param.name} filler") from None
+                field = f"{param.name}_filler"  # the YAML key, where the layer has one
+                field = field if field in param.layer.fields else f"{param.name} filler"
+                raise self._locate(err.locate(field=field), param.layer) from None
             param.data[...] = backend.asarray(values)
 
     def _find_backward(self):

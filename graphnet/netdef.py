@@ -185,12 +185,13 @@ def layer_from_entry(entry, file=None, index=None, line=None):
         raise GraphnetError(f"unknown layer type '{kind}'{did_you_mean(kind, LAYERS)}",
                             file=file, line=getattr(entry, "key_lines", {}).get("type", line),
                             layer=name or where, field="type")
+    field_lines = getattr(entry, "key_lines", {})
     try:
         layer = LAYERS[kind](**fields)
     except GraphnetError as err:
-        raise err.locate(file=file, line=getattr(entry, "key_lines", {}).get(err.field, line),
-                         layer=name or where) from None
+        raise err.locate(file=file, line=field_lines.get(err.field, line), layer=name or where) from None
     layer._where = (file, line)
+    layer._field_lines = field_lines  # so that the net builder's errors name the field's line
     return layer
 
 

@@ -218,3 +218,64 @@ def test_time_prints_per_layer_milliseconds(capsys):
     out = capsys.readouterr().out
     assert "forward ms" in out and "backward ms" in out and "images per second" in out
     assert any(line.startswith("hid ") and "InnerProduct" in line for line in out.splitlines())
+
+
+# Block-style layers, one field a line: a mistake in a field is on that field's line, not the
+# layer's (a flow mapping has both on one line, so MISTAKES cannot tell them apart).
+BLOCK_HEAD = """\
+name: t
+layers:
+  - name: data
+    type: MemoryData
+    tops: [x, y]
+    batch_size: 4
+    source: parity
+  - name: hid
+    type: InnerProduct
+    bottoms: [x]
+    tops: [h]
+    output_dim: 4
+  - name: out
+"""
+
+# name: (the fields of layer 'out', one a line from line 14; the line the message names; the
+# message). Each wrong field is put away from the layer's first line.
+BLOCK_MISTAKES = {
+    "bad value": (["type: InnerProduct", "bottoms: [h]", "tops: [p]", "output_dim: -1"], 17,
+                  "layer 'out': output_dim: must be >= 1, got -1"),
+    "wrong type": (["type: InnerProduct", "bottoms: [h]", "output_dim: one", "tops: [p]"], 16,
+                   "layer 'out': output_dim: must be an integer, got 'one'"),
+    "unknown field": (["type: InnerProduct", "bottoms: [h]", "tops: [p]", "outputdim: 1"], 17,
+                      "layer 'out': outputdim: unknown field for layer type InnerProduct "
+                      "(did you mean 'output_dim'?)"),
+    "unknown type": (["bottoms: [h]", "type: InnerProdcut", "tops: [p]", "output_dim: 1"], 15,
+                     "layer 'out': type: unknown layer type 'InnerProdcut' (did you mean 'InnerProduct'?)"),
+    "bad neuron": (["type: InnerProduct", "bottoms: [h]", "tops: [p]", "output_dim: 1", "neuron: rleu"], 18,
+                   "layer 'out': neuron: unknown neuron 'rleu' (did you mean 'relu'?); known: "),
+    "bottom never produced": (["type: InnerProduct", "tops: [p]", "bottoms: [hh]", "output_dim: 1"], 16,
+                              "layer 'out': bottoms: bottom 'hh' is not produced by any layer "
+                              "(did you mean 'h'?)"),
+    "too many bottoms": (["type: InnerProduct", "tops: [p]", "output_dim: 1", "bottoms: [h, x]"], 17,
+                         "layer 'out': bottoms: InnerProduct takes exactly 1, got 2"),
+    "top already produced": (["type: InnerProduct", "bottoms: [x]", "output_dim: 1", "tops: [h]"], 17,
+                             "layer 'out': tops: top 'h' is already produced by layer 'hid'"),
+    "shape mismatch": (["type: ElementWise", "operation: add", "tops: [s]", "bottoms: [h, x]"], 17,
+                       "layer 'out': bottoms: "),
+    "unknown param": (["type: InnerProduct", "bottoms: [h]", "tops: [p]", "output_dim: 1",
+                       "param: {wieght: {lr_mult: 2}}"], 18,
+                      "layer 'out': param: InnerProduct has no parameter 'wieght' (did you mean 'weight'?)"),
+    "filler that cannot fill": (["type: InnerProduct", "bottoms: [h]", "tops: [p]", "output_dim: 1",
+                                 "bias_filler: orthogonal"], 18, "layer 'out': bias_filler: "),
+    "missing field: the layer's line": (["type: InnerProduct", "bottoms: [h]", "tops: [p]"], 13,
+                                        "layer 'out': output_dim: required field is missing"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BLOCK_MISTAKES))
+def test_a_field_mistake_names_the_line_of_the_field(tmp_path, case, capsys):
+    fields, line, expected = BLOCK_MISTAKES[case]
+    path = write(tmp_path, BLOCK_HEAD + "".join(f"    {field}\n" for field in fields))
+    assert main(["info", path]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"{path}:{line}: {expected}"), err
