@@ -67,6 +67,29 @@ def test_a_shuffled_epoch_visits_every_sample_once(source, kind):
     np.testing.assert_array_equal(net.blobs["x"].data[:, 1], -net.blobs["x"].data[:, 0])
 
 
+@pytest.mark.parametrize("kind", [HDF5Data, AsyncHDF5Data])
+@pytest.mark.parametrize("block_rows, batch", [(None, 7), (1, 5), (4, 8), (6, 3), (50, 16)])
+def test_shuffled_batches_keep_every_sample_with_its_own_label(tmp_path, kind, block_rows, batch):
+    """Every top takes the same rows in the same order: here a sample's row number is its label
+    `y`, and also stored in its data `x` (i, -i) and in `z` (3i), in three files of unequal sizes."""
+    for name, n, start, chunks in [("a", 23, 0, 5), ("b", 11, 23, 4), ("c", 9, 34, None)]:
+        write(tmp_path / f"{name}.h5", n, start, chunks=chunks, extra={"z": 3.0 * np.arange(start, start + n)})
+    (tmp_path / "list.txt").write_text("a.h5\nb.h5\nc.h5\n")
+    net = Net("d", [kind(name="d", tops=["x", "y", "z"], source=str(tmp_path / "list.txt"), batch_size=batch,
+                         shuffle=True, block_rows=block_rows)], seed=4)
+    labels = []
+    for _ in range(-(-3 * 43 // batch)):   # three epochs of 43 samples, and part of a fourth
+        net.forward()
+        x, y, z = (net.blobs[top].data for top in ("x", "y", "z"))
+        np.testing.assert_array_equal(y, x[:, 0])
+        np.testing.assert_array_equal(x[:, 1], -x[:, 0])
+        np.testing.assert_array_equal(z, 3 * y)
+        labels += y.astype(int).tolist()
+    epochs = [labels[k * 43:(k + 1) * 43] for k in range(3)]
+    assert all(sorted(epoch) == list(range(43)) for epoch in epochs)
+    assert epochs[0] != list(range(43)) and epochs[0] != epochs[1] != epochs[2]
+
+
 def test_async_serves_what_the_plain_layer_serves(source):
     plain, threaded = make(HDF5Data, source, shuffle=True), make(AsyncHDF5Data, source, shuffle=True)
     assert served(plain, 12) == served(threaded, 12)

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import graphnet
+from graphnet.coffee import Snapshot
 from graphnet.errors import GraphnetError
+from graphnet.layers import InnerProduct, Input
 from graphnet.netdef import parse_yaml
 from graphnet.solver.methods import (METHODS, SGD, AdaDelta, AdaGrad, Adam, Method, Nesterov, RMSProp,
                                      method)
@@ -140,6 +142,43 @@ def test_adam_uses_t_plus_one_in_its_correction():
     later, _ = run(spec, "numpy", w, grads[:1], 0.1, first_t=4)
     factor = math.sqrt(1 - 0.999 ** 5) / (1 - 0.9 ** 5) * 0.1 / math.sqrt(0.001)
     np.testing.assert_allclose(later, w - 0.1 * factor * np.sign(grads[0]), rtol=0, atol=1e-6)
+
+
+def test_adam_in_the_solver_corrects_by_the_updates_done_also_after_a_resume(tmp_path):
+    """The solver's t-th update (t = 0, 1, ...) is corrected with t + 1, t counted on from the
+    snapshot's iteration on resume; the bias at lr_mult 2 without decay, the weight decayed."""
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+
+    def build():
+        net = graphnet.Net("lin", [Input(name="in", tops=["x"], shapes=[[2, 2]]),
+                                   InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=1,
+                                                bias_filler=0.5, loss_weight=[1.0])], dtype="float64")
+        net.blobs["x"].data[...] = x
+        return net
+
+    def solve(max_iter, resume=None):
+        net = build()
+        solver = Solver({"type": "adam", "beta1": 0.5, "beta2": 0.8}, lr_policy=0.1, weight_decay=0.3,
+                        max_iter=max_iter, run_dir=str(tmp_path / "run"))
+        solver.add_coffee_break(Snapshot(), every_n_iter=3)
+        solver.solve(net, resume=resume)
+        return [p.data for p in net.params["fit"]]
+
+    w, b = (p.data.copy() for p in build().params["fit"])
+    mw, vw, mb, vb = 0 * w, 0 * w, 0 * b, 0 * b
+    expected = {}
+    for t in range(6):   # loss = sum(x w^T + b): dL/dw = the sum of the samples (+ 0.3 w), dL/db = N
+        gw, gb = x.sum(axis=0) + 0.3 * w, np.full_like(b, len(x))
+        mw, vw = 0.5 * mw + 0.5 * gw, 0.8 * vw + 0.2 * gw * gw
+        mb, vb = 0.5 * mb + 0.5 * gb, 0.8 * vb + 0.2 * gb * gb
+        correction = math.sqrt(1 - 0.8 ** (t + 1)) / (1 - 0.5 ** (t + 1))
+        w = w - 0.1 * correction * mw / (np.sqrt(vw) + 1e-8)
+        b = b - 0.2 * correction * mb / (np.sqrt(vb) + 1e-8)
+        expected[t + 1] = w, b
+    for got, want in zip(solve(3), expected[3]):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for got, want in zip(solve(6, resume=True), expected[6]):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)

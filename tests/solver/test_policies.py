@@ -3,9 +3,12 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
+from graphnet import Net
 from graphnet.errors import GraphnetError
+from graphnet.layers import InnerProduct, Input
 from graphnet.netdef import parse_yaml
 from graphnet.solver.policies import (LR_POLICIES, MOMENTUM_POLICIES, DecayOnValidation, Exp, Fixed,
                                       FixedMomentum, Inv, LinearMomentum, MultiStep, Poly, Sigmoid,
@@ -163,6 +166,27 @@ def test_momentum_policies_match_their_closed_forms():
                                                     rel=1e-12)
     assert linear.momentum(599) == 0.5 and linear.momentum(600) == pytest.approx(0.5008)
     assert linear.momentum(10**6) == 0.9 and step.momentum(10**6) == 0.9   # 1.2^100000 overflows
+
+
+# --- as the solver reads them ---------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["sgd", "nesterov"])
+def test_the_solver_takes_the_momentum_of_the_update_it_makes(tmp_path, method):
+    """The update after t updates uses momentum(t), as Caffe does (Mocha uses momentum(t - 1))."""
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    net = Net("lin", [Input(name="in", tops=["x"], shapes=[[2, 2]]),
+                      InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=1, bias=False,
+                                   loss_weight=[1.0])], dtype="float64")
+    net.blobs["x"].data[...] = x
+    w = net.param_data.copy()
+    Solver(method, lr_policy=0.1, momentum={"type": "linear", "base": 0.2, "gamma": 0.3, "stepsize": 1,
+                                            "max": 0.9},
+           max_iter=5, run_dir=str(tmp_path / "run")).solve(net)
+    g, v = x.sum(axis=0), np.zeros_like(w)     # loss = sum(x w^T): dL/dw is the sum of the samples
+    for mu in [0.2, 0.5, 0.8, 0.9, 0.9]:
+        old, v = v, mu * v + 0.1 * g
+        w = w - (v if method == "sgd" else (1 + mu) * v - mu * old)
+    np.testing.assert_allclose(net.param_data, w, rtol=1e-12)
 
 
 # --- decay_on_validation --------------------------------------------------------------------
