@@ -1,6 +1,5 @@
 """The `graphnet` command. A user mistake prints one line and exits with status 2."""
 
-import argparse
 import signal
 import sys
 
@@ -45,6 +44,14 @@ def solve(args):
                             "other weights, not both", field="--weights")
     netdef = load_netdef(args.netdef, args.overrides)
     solver = Solver.from_netdef(netdef)
+
+    def late_signal(signum, frame):
+        # Outside the training loop (which catches signals itself) a signal aborts, unless the
+        # run already wrote its snapshot for one and is only ending.
+        if solver.saved_on_signal is None:
+            raise KeyboardInterrupt
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, late_signal)
     train = _net(args, netdef, "train")
     validates = any(type(b).__name__ == "ValidationPerformance" for b in solver.breaks)
     test = _net(args, netdef, "test", share_with=train) if validates or hasattr(
@@ -105,6 +112,7 @@ def sample(args):
 
 
 def parser():
+    import argparse  # here, not at the top: a Ctrl-C while it loads is caught by main
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cmd = commands.add_parser("info", help="print the layers, blob shapes, parameters and memory of a net")

@@ -1,7 +1,5 @@
 """The one exception a user sees for a mistake in a netdef, a command or their data."""
 
-import difflib
-
 
 class GraphnetError(Exception):
     """A user mistake, told in one line that says where: file, layer and field.
@@ -54,5 +52,6 @@ class GraphnetError(Exception):
 
 def did_you_mean(word, choices):
     """' (did you mean 'x'?)' for the nearest of `choices`, or '' when none is near."""
+    import difflib  # here, not at the top: the command line starts faster without it
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

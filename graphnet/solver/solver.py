@@ -90,6 +90,7 @@ class Solver(Spec):
         self.net, self.test_net, self.netdef = net, test_net or (given or [None])[0], netdef or {}
         self.directory = self.run_dir or os.path.join("snapshots", net.name)
         self.iteration, self.loss, self.stopped, self.iterations_run = 0, float("nan"), None, 0
+        self.saved_on_signal = None  # the snapshot a Ctrl-C or SIGTERM made, once it is written
         if resume and fresh:
             raise GraphnetError("give --resume to continue the run or --fresh to start a new "
                                 "one, not both", field="--fresh")
@@ -130,7 +131,7 @@ class Solver(Spec):
         epoch, start = self.epoch, self.iteration
         for coffee in self.breaks:
             coffee.setup(self)
-        self._signal = self._signal_saved = None
+        self._signal = None
         previous = self._catch_signals()
         try:
             while self.iteration < self.max_iter and self.stopped is None:
@@ -145,7 +146,7 @@ class Solver(Spec):
                         coffee.run(self)
                 if self._signal:
                     path = self.snapshot()
-                    self._signal_saved = path
+                    self.saved_on_signal = path
                     self.stop(f"{self._signal} at iteration {self.iteration}: wrote {path}")
                 self.lounge.save_now_and_then()
             if any(type(b).__name__ == "Snapshot" for b in self.breaks) and not os.path.exists(
@@ -310,7 +311,7 @@ class Solver(Spec):
     def _catch_signals(self):
         """SIGINT and SIGTERM end the run after this iteration, with a snapshot; twice aborts."""
         def handler(signum, frame):
-            if self._signal_saved:  # the work is saved and the run ends: nothing left to abort
+            if self.saved_on_signal:  # the work is saved and the run ends: nothing left to abort
                 return
             if self._signal:
                 raise KeyboardInterrupt

@@ -219,25 +219,28 @@ def test_product_hidden_layer_beats_linear_tenfold(tmp_path):
     assert hidden * 10 <= linear, (hidden, linear)
 
 
-def _solve_process(run_dir, max_iter):
+def _solve_process(run_dir, max_iter, resume=False):
     return subprocess.Popen(
         [sys.executable, "-m", "graphnet", "solve", "netdefs/xor.yaml",
          "--set", f"solver.run_dir={run_dir}", "--set", f"solver.max_iter={max_iter}",
-         "--set", "coffee_breaks=[{type: Snapshot, every_n_iter: 1}]"],
+         "--set", "coffee_breaks=[{type: Snapshot, every_n_iter: 1}]"] + ["--resume"] * resume,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_killed_while_writing_snapshots_the_newest_always_loads(tmp_path):
     rng = np.random.default_rng(0)
+    reached = 0
     for kill in range(12):
-        process = _solve_process(tmp_path, 10**6)
+        process = _solve_process(tmp_path, 10**6, resume=kill > 0)
         time.sleep(1.0 + rng.uniform(0, 0.6))
         process.kill()
-        process.communicate()
+        out, err = process.communicate()
+        assert "Traceback" not in err, err
         newest = newest_snapshot(str(tmp_path))
         assert newest is not None
         with SnapshotFile(newest) as snap:
-            assert snap.iteration > 0 and "hid/weight" in snap.params
+            assert snap.iteration >= reached and "hid/weight" in snap.params
+            reached = snap.iteration
 
 
 def test_sigint_writes_a_snapshot_and_exits_cleanly(tmp_path):
