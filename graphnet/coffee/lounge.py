@@ -31,8 +31,13 @@ class CoffeeLounge:
 
     def history(self, key):
         """(iterations, values) of one statistic, in iteration order."""
-        items = sorted(self.stats.get(key, {}).items())
-        return np.array([i for i, _ in items], dtype=np.int64), np.array([v for _, v in items])
+        values = self.stats.get(key, {})
+        iterations = np.fromiter(values.keys(), np.int64, len(values))
+        values = np.fromiter(values.values(), np.float64, len(values))
+        if len(iterations) > 1 and (np.diff(iterations) < 0).any():  # recorded out of order
+            order = np.argsort(iterations, kind="stable")
+            iterations, values = iterations[order], values[order]
+        return iterations, values
 
     def load(self, up_to):
         """Merge the file's statistics up to iteration `up_to` (a resumed run rewrites the rest).
