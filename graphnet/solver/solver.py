@@ -104,12 +104,12 @@ class Solver(Spec):
         self._max_norms = [p for p in net.owned_params if p.max_norm]
         with RunDirectory(self.directory) as run_dir:
             run_dir.remove_partial_files()
+            if not resume:
+                self._start_fresh(run_dir, fresh)
             if weights:
                 print(load_weights(net, weights, partial_weights), flush=True)
             if resume:
                 self._resume(run_dir, resume)
-            else:
-                self._start_fresh(run_dir, fresh)
             if resume and self.iteration >= self.max_iter:
                 self.stop(f"{self.directory}: nothing to do: the run already reached iteration "
                           f"{self.iteration} (max_iter {self.max_iter}, loss {self.loss:.6g}); raise "
