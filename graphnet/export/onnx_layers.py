@@ -1,0 +1,319 @@
+"""One converter per layer type: graphnet's maths as ONNX nodes (see onnx.py for the graph).
+
+Each converter reads the layer's fields and parameters, and writes nodes whose last
+output is named as the converter was told (`y`). Shapes are those the net was built
+with, except the free leading axes, which ONNX keeps free (Reshape's 0 copies them).
+"""
+
+import math
+
+import numpy as np
+
+from ..layers.pooling import pooled_extent
+from .onnx import converts, neuron_node
+
+INT64 = 7   # onnx.TensorProto.INT64 and FLOAT, without importing onnx at module level
+FLOAT = 1
+
+
+def _ints(graph, hint, values):
+    return graph.const(hint, values, np.int64)
+
+
+def _chain(graph, x, out, steps):
+    """Apply (op, constant hint, constant) steps to x in turn, the last writing `out`."""
+    if not steps:
+        return graph.node("Identity", [x], out=out)
+    for i, (op, hint, value) in enumerate(steps):
+        x = graph.node(op, [x, graph.const(hint, value)], out=out if i == len(steps) - 1 else None)
+    return x
+
+
+def _view(graph, x, bottom, shape, out=None):
+    """x reshaped to `shape` (whose free axes are those of `bottom`, copied by 0)."""
+    k = graph.dynamic[bottom]
+    return graph.node("Reshape", [x, _ints(graph, "shape", [0] * k + list(shape[k:]))], out=out)
+
+
+# --- compute -----------------------------------------------------------------------------
+
+@converts("InnerProduct")
+def inner_product(graph, layer, x, y):
+    # axis 1: Flatten + Gemm(transB); axis a > 1: rows of the trailing features, MatMul by W^T.
+    bottom = layer.bottoms[0]
+    shape, k = graph.shape(bottom), graph.dynamic[bottom]
+    if layer.axis < k:
+        raise graph.error(f"is {layer.axis}, which would flatten the free axis N of the "
+                          f"time-major '{bottom}' (T, N, ...) into the features; use axis: 2",
+                          "axis")
+    weight = graph.param("weight")
+    bias = [graph.const("bias", graph.param("bias"))] if layer.bias else []
+    if layer.axis == 1:
+        rows = x[0] if len(shape) == 2 else graph.node("Flatten", x, axis=1)
+        graph.node("Gemm", [rows, graph.const("weight", weight)] + bias, out=y[0], transB=1)
+        return
+    rows = x[0]
+    if len(shape) > layer.axis + 1:
+        rows = graph.node("Reshape", [x[0], _ints(graph, "shape", [0] * layer.axis + [-1])])
+    product = graph.node("MatMul", [rows, graph.const("weight", weight.T)],
+                         out=None if bias else y[0])
+    if bias:
+        graph.node("Add", [product] + bias, out=y[0])
+
+
+@converts("Softmax")
+def softmax(graph, layer, x, y):
+    graph.node("Softmax", x, out=y[0], axis=layer.axis % len(graph.shape(layer.bottoms[0])))
+
+
+@converts("ElementWise")
+def elementwise(graph, layer, x, y):
+    op = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div"}[layer.operation]
+    result = x[0]
+    for i, other in enumerate(x[1:], 2):   # left to right, as graphnet adds them up
+        result = graph.node(op, [result, other], out=y[0] if i == len(x) else None)
+
+
+@converts("Power")
+def power(graph, layer, x, y):
+    if layer.power == 0:   # 1 everywhere, even where x is inf or nan, as graphnet
+        one = graph.onnx.helper.make_tensor("value", FLOAT, [1], [1.0])
+        graph.node("ConstantOfShape", [graph.node("Shape", x)], out=y[0], value=one)
+        return
+    steps = [("Mul", "scale", layer.scale)] if layer.scale != 1 else []
+    steps += [("Add", "shift", layer.shift)] if layer.shift != 0 else []
+    steps += [("Pow", "power", layer.power)] if layer.power != 1 else []
+    _chain(graph, x[0], y[0], steps)
+
+
+@converts("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Exponential")
+def activation(graph, layer, x, y):
+    neuron_node(graph, layer.activation, x[0], y[0])
+
+
+@converts("Scale")
+def scale(graph, layer, x, y):
+    bottom = layer.bottoms[0]
+    shape = graph.shape(bottom)
+    axis = layer.axis % len(shape)
+    if axis < graph.dynamic[bottom]:
+        raise graph.error(f"is {layer.axis}: the parameters would span the free batch axis "
+                          f"of '{bottom}'", "axis")
+    end = len(shape) if layer.num_axes == -1 else axis + layer.num_axes
+    broadcast = shape[axis:end] + (1,) * (len(shape) - end)   # ONNX aligns on the right
+    steps = [("Mul", "scale", graph.param("scale").reshape(broadcast))]
+    steps += [("Add", "bias", graph.param("bias").reshape(broadcast))] if layer.bias else []
+    _chain(graph, x[0], y[0], steps)
+
+
+@converts("BatchNorm")
+def batch_norm(graph, layer, x, y):
+    bottom = layer.bottoms[0]
+    if not layer.global_stats:
+        raise graph.error("is false: each batch would be normalized with its own statistics; "
+                          "export normalizes with the running ones", "use_global_stats")
+    if graph.dynamic[bottom] > 1:
+        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
+                          f"free axis N", "bottoms")
+    channels = graph.shape(bottom)[1]
+    inputs = [graph.const("scale", np.ones(channels)), graph.const("bias", np.zeros(channels)),
+              graph.const("mean", graph.param("mean")), graph.const("variance", graph.param("variance"))]
+    graph.node("BatchNormalization", [x[0]] + inputs, out=y[0], epsilon=float(layer.eps))
+
+
+# --- vision ------------------------------------------------------------------------------
+
+@converts("Convolution", "Deconvolution")
+def convolution(graph, layer, x, y):
+    op = "Conv" if type(layer).__name__ == "Convolution" else "ConvTranspose"
+    inputs = [x[0], graph.const("weight", graph.param("weight"))]   # both as ONNX lays them out
+    inputs += [graph.const("bias", graph.param("bias"))] if layer.bias else []
+    graph.node(op, inputs, out=y[0], kernel_shape=list(layer.kernel), strides=list(layer.stride),
+               pads=list(layer.pad) * 2, dilations=list(layer.dilation), group=layer.n_group)
+
+
+def _window_pool(graph, pool, x, out, sizes, kernel, stride, before, extents):
+    """Pool the trailing axes of x (N, C, *sizes) over graphnet's (Caffe's) windows.
+
+    ONNX's ceil_mode gets the count right but its shape inference does not drop the last
+    window as Caffe does, and its divisors depend on the runtime's version. So: pad each
+    axis explicitly up to where the windows end (a negative pad cuts an axis the windows
+    stop short of), pool without padding or ceil_mode, and rescale a mean from the kernel's
+    size to graphnet's divisor (the window clipped to the padded image)."""
+    after = [span - b - size for (_, span, _), b, size in zip(extents, before, sizes)]
+    if any(before) or any(after):
+        pads = [0, 0, *before, 0, 0, *after]
+        fill = -np.inf if pool == "max" else 0.0
+        x = graph.node("Pad", [x, _ints(graph, "pads", pads), graph.const("fill", fill)])
+    divisor = np.ones(())
+    for _, _, counts in extents:
+        divisor = np.multiply.outer(divisor, np.asarray(counts, dtype=float))
+    rescale = np.prod(kernel) / divisor
+    op = "MaxPool" if pool == "max" else "AveragePool"
+    rescaled = pool == "mean" and np.any(rescale != 1)
+    pooled = graph.node(op, [x], out=None if rescaled else out, kernel_shape=list(kernel),
+                        strides=list(stride))
+    if rescaled:
+        graph.node("Mul", [pooled, graph.const("divisor", rescale[None, None])], out=out)
+
+
+@converts("Pooling")
+def pooling(graph, layer, x, y):
+    n, c, h, w = graph.shape(layer.bottoms[0])
+    if layer.global_pooling:
+        graph.node("GlobalMaxPool" if layer.pool == "max" else "GlobalAveragePool", x, out=y[0])
+        return
+    extents = [pooled_extent(size, k, s, p, p)
+               for size, k, s, p in zip((h, w), layer.kernel, layer.stride, layer.pad)]
+    _window_pool(graph, layer.pool, x[0], y[0], (h, w), layer.kernel, layer.stride, layer.pad,
+                 extents)
+
+
+@converts("ChannelPooling")
+def channel_pooling(graph, layer, x, y):
+    # Channels as the rows of an image (N, 1, C, rest), pooled with windows (kernel, 1).
+    bottom = layer.bottoms[0]
+    shape = graph.shape(bottom)
+    rest = math.prod(shape[2:])
+    image = _view(graph, x[0], bottom, (None, 1, shape[1], rest))
+    before, after = layer.pad
+    extents = [pooled_extent(shape[1], layer.kernel, layer.stride, before, after),
+               (rest, rest, [1] * rest)]
+    pooled = graph.fresh(f"{layer.name}/pooled")
+    _window_pool(graph, layer.pool, image, pooled, (shape[1], rest), (layer.kernel, 1),
+                 (layer.stride, 1), (before, 0), extents)
+    _view(graph, pooled, bottom, graph.shape(layer.tops[0]), out=y[0])
+
+
+@converts("LRN")
+def lrn(graph, layer, x, y):
+    bottom = layer.bottoms[0]
+    shape = graph.shape(bottom)
+    if graph.dynamic[bottom] > 1:
+        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
+                          f"free axis N", "bottoms")
+    if layer.norm_region == "across_channels":
+        attrs = dict(size=layer.local_size, alpha=float(layer.alpha), beta=float(layer.beta),
+                     bias=float(layer.k))
+        if len(shape) == 4:
+            graph.node("LRN", x, out=y[0], **attrs)
+            return
+        image = _view(graph, x[0], bottom, (None, shape[1], math.prod(shape[2:]), 1))
+        _view(graph, graph.node("LRN", [image], **attrs), bottom, shape, out=y[0])
+        return
+    # Within a channel ONNX has no operator: k + alpha * (mean of x^2 over the zero-padded
+    # local_size^2 window), to the power -beta, times x.
+    half = layer.local_size // 2
+    squares = graph.node("Mul", [x[0], x[0]])
+    mean = graph.node("AveragePool", [squares], kernel_shape=[layer.local_size] * 2,
+                      pads=[half] * 4, count_include_pad=1)
+    scaled = _chain(graph, mean, None, [("Mul", "alpha", layer.alpha), ("Add", "k", layer.k),
+                                        ("Pow", "power", -layer.beta)])
+    graph.node("Mul", [x[0], scaled], out=y[0])
+
+
+@converts("Crop")
+def crop(graph, layer, x, y):
+    bottom = layer.bottoms[0]
+    axis = layer.axis % len(graph.shape(bottom))
+    if axis < graph.dynamic[bottom]:
+        raise graph.error(f"is {layer.axis}: it would crop the free batch axis of '{bottom}'",
+                          "axis")
+    cut = layer.window[axis:]
+    graph.node("Slice", [x[0], _ints(graph, "starts", [s.start for s in cut]),
+                         _ints(graph, "ends", [s.stop for s in cut]),
+                         _ints(graph, "axes", list(range(axis, axis + len(cut))))], out=y[0])
+
+
+# --- shape -------------------------------------------------------------------------------
+
+@converts("Reshape", "Flatten")
+def reshape(graph, layer, x, y):
+    bottom, top = layer.bottoms[0], layer.tops[0]
+    k = graph.dynamic[bottom]
+    if graph.shape(top)[:k] != graph.shape(bottom)[:k]:
+        raise graph.error(f"{graph.shape(bottom)} -> {graph.shape(top)} changes the free "
+                          f"{'batch axis' if k == 1 else 'axes (T, N)'} of '{bottom}'; "
+                          f"a deploy net takes any batch size", "shape" if hasattr(layer, "shape")
+                          else "axis")
+    _view(graph, x[0], bottom, graph.shape(top), out=y[0])
+
+
+@converts("Concat")
+def concat(graph, layer, x, y):
+    graph.node("Concat", x, out=y[0], axis=layer.at)
+
+
+@converts("Split", "Identity", "Dropout")
+def rename(graph, layer, x, y):
+    # The same values under the tops' names (Dropout is the identity in the test phase).
+    return [x[0]] * len(y) if type(layer).__name__ == "Split" else list(x)
+
+
+# --- indices -----------------------------------------------------------------------------
+
+@converts("Embed")
+def embed(graph, layer, x, y):
+    # Indices travel as numbers; ONNX gathers rows by int64 (a negative index counts from
+    # the end there, where graphnet refuses it).
+    index = graph.node("Cast", x, to=INT64)
+    bias = [graph.const("bias", graph.param("bias"))] if layer.bias else []
+    rows = graph.node("Gather", [graph.const("weight", graph.param("weight")), index],
+                      out=None if bias else y[0])
+    if bias:
+        graph.node("Add", [rows] + bias, out=y[0])
+
+
+@converts("ArgMax")
+def argmax(graph, layer, x, y):
+    axis = layer.search_axis
+    if layer.top_k == 1 and not layer.out_max_val:
+        index = graph.node("ArgMax", x, axis=axis, keepdims=1)
+    else:   # TopK puts the lower index first among equal scores, as graphnet does
+        k = _ints(graph, "k", [layer.top_k])
+        values, index = graph.node("TopK", [x[0], k], out=y[0] if layer.out_max_val else None,
+                                   outputs=2, axis=axis)
+        if layer.out_max_val:
+            return
+    graph.node("Cast", [index], out=y[0], to=FLOAT)
+
+
+@converts("Index2Onehot")
+def index2onehot(graph, layer, x, y):
+    index = graph.node("Cast", x, to=INT64)
+    if len(graph.shape(layer.bottoms[0])) > 1:
+        index = graph.node("Squeeze", [index, _ints(graph, "axes", [1])])
+    graph.node("OneHot", [index, _ints(graph, "depth", [layer.n_class]),
+                          graph.const("values", [0.0, 1.0])], out=y[0], axis=1)
+
+
+# --- recurrent ---------------------------------------------------------------------------
+
+@converts("LSTM", "RNN")
+def recurrent(graph, layer, x, y):
+    # graphnet's gates [i, f, o, g] are ONNX's [i, o, f, c] in another order; ONNX adds an
+    # input and a recurrent bias (Wb, Rb): graphnet's one bias is Wb, and Rb is 0.
+    # The cont bottom is left out: see onnx.py (the state is an input and an output).
+    lstm = type(layer).__name__ == "LSTM"
+    bottom, h = layer.bottoms[0], layer.output_dim
+    order = [0, 2, 1, 3] if lstm else [0]
+
+    def gates(array):
+        return np.concatenate([array[i * h:(i + 1) * h] for i in order])[None]
+    steps = x[0]
+    if len(graph.shape(bottom)) > 3:
+        steps = graph.node("Reshape", [steps, _ints(graph, "shape", [0, 0, -1])])
+    bias = gates(graph.param("bias"))
+    inputs = [steps, graph.const("weight", gates(graph.param("weight"))),
+              graph.const("recurrent", gates(graph.param("recurrent"))),
+              graph.const("bias", np.concatenate([bias, np.zeros_like(bias)], axis=1)), ""]
+    first, states = _ints(graph, "axis0", [0]), []
+    for name in ("hidden", "cell") if lstm else ("hidden",):
+        given, after = graph.state(name, h)
+        inputs.append(graph.node("Unsqueeze", [given, first]))
+        states.append(after)
+    results = graph.node("LSTM" if lstm else "RNN", inputs, outputs=len(states) + 1,
+                         hidden_size=h)
+    graph.node("Squeeze", [results[0], _ints(graph, "axis1", [1])], out=y[0])   # (T, 1, N, H)
+    for result, after in zip(results[1:], states):
+        graph.node("Squeeze", [result, first], out=after)
