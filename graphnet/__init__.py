@@ -7,8 +7,9 @@ __version__ = "0.1.0"
 # Names are imported when first used: `graphnet ...` on the command line starts without
 # NumPy or h5py, so a Ctrl-C during start-up is caught like any other.
 _EXPORTS = {"Backend": "backend", "cupy_available": "backend", "get_backend": "backend",
-            "GraphnetError": "errors", "Net": "net"}
-__all__ = ["Backend", "GraphnetError", "Net", "cupy_available", "get_backend", "layers"]
+            "GraphnetError": "errors", "Net": "net", "chain": "chain", "load": "deploy"}
+__all__ = ["Backend", "GraphnetError", "Net", "chain", "cupy_available", "get_backend", "layers",
+           "load"]
 
 
 def __getattr__(name):

@@ -37,6 +37,8 @@ class Net:
         self.phase = phase
         self.backend = get_backend(backend, dtype, seed)
         self.force_backward = force_backward
+        # As given: predict builds the net again for other batch sizes.
+        self.specs, self.stages, self.level = list(layers), tuple(stages), level
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"net {name!r}: layers must be Layer objects, got {layer!r}")
@@ -93,6 +95,9 @@ class Net:
     def _check_names(self, layers):
         seen = {}
         for layer in layers:
+            if layer.name is None:  # only graphnet.chain fills names in
+                raise GraphnetError("required field is missing", layer=f"#{layers.index(layer) + 1}",
+                                    field="name", net=self.name)
             if layer.name in seen:
                 first = getattr(seen[layer.name], "_where", (None, None))[1]
                 raise self._error(layer, "another layer has this name"
@@ -377,6 +382,25 @@ class Net:
             for param in layer.params.values():
                 param.frozen = frozen
         self._find_backward()
+
+    def predict(self, inputs, outputs=None, batch_size=None):
+        """Outputs for any number of samples, as host arrays: `inputs` is an array (a net of one
+        input) or {input: array}, batch first ((T, N, ...) for recurrent nets, whose state
+        carries over from call to call until reset_state()). Returns the array of the net's
+        one output, else {blob: array} of `outputs` (default: the blobs no layer reads).
+
+            probs = net.predict(images)
+            net.predict({"data": images}, outputs=["ip2", "prob"], batch_size=100)
+        """
+        from .predict import predictor
+        return predictor(self).run(inputs, outputs, batch_size)
+
+    __call__ = predict  # net(x), as Mathematica's net[x]
+
+    def reset_state(self):
+        """Start the next predict of a recurrent net from a zero state."""
+        from .predict import predictor
+        predictor(self).reset_state()
 
     def __repr__(self):
         return f"Net({self.name!r}, phase={self.phase!r}, {len(self.layers)} layers, {self.backend})"

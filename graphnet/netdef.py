@@ -190,6 +190,8 @@ def layer_from_entry(entry, file=None, index=None, line=None):
         layer = LAYERS[kind](**fields)
     except GraphnetError as err:
         raise err.locate(file=file, line=field_lines.get(err.field, line), layer=name or where) from None
+    if layer.name is None:
+        raise GraphnetError("required field is missing", file=file, line=line, layer=where, field="name")
     layer._where = (file, line)
     layer._field_lines = field_lines  # so that the net builder's errors name the field's line
     return layer

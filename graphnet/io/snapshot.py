@@ -3,7 +3,8 @@
 Layout (plain h5py can read it; nothing in it is ever executed):
 
     /                      attrs: format="graphnet-snapshot", version, iteration, epoch, loss,
-                           netdef (JSON), checksum ("sha256:<hex>" of all the rest)
+                           netdef (JSON), inputs (JSON: each data top's shape per sample),
+                           checksum ("sha256:<hex>" of all the rest)
     /params/<key>/<name>   each parameter the train net owns, e.g. /params/ip1/weight
     /solver/               attrs: method, policy state (JSON); datasets: the method's state arrays
     /rng                   attrs: backend (JSON of the NumPy bit generator state)
@@ -27,7 +28,7 @@ from ..errors import GraphnetError
 from .run_dir import snapshot_name, snapshots
 
 FORMAT, VERSION = "graphnet-snapshot", 2
-__all__ = ["Snapshot", "newest_snapshot", "save_snapshot", "snapshot_name"]
+__all__ = ["Snapshot", "newest_snapshot", "sample_shapes", "save_snapshot", "snapshot_name"]
 
 
 def newest_snapshot(run_dir):
@@ -96,7 +97,8 @@ def save_snapshot(path, net, *, iteration, epoch, solver_attrs, solver_arrays, n
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with h5py.File(tmp, "w") as f:
         f.attrs.update(format=FORMAT, version=VERSION, iteration=iteration, epoch=epoch,
-                       loss=float(loss), dtype=net.backend.dtype.name, netdef=json.dumps(netdef or {}))
+                       loss=float(loss), dtype=net.backend.dtype.name, netdef=json.dumps(netdef or {}),
+                       inputs=json.dumps(sample_shapes(net)))
         f.create_group("params")
         for param in net.owned_params:
             f.create_dataset(f"params/{param.key}", data=to_host(param.data))
@@ -116,6 +118,13 @@ def save_snapshot(path, net, *, iteration, epoch, solver_attrs, solver_arrays, n
     with open(tmp, "rb") as done:
         os.fsync(done.fileno())
     os.replace(tmp, path)
+
+
+def sample_shapes(net):
+    """{top: shape of one sample} for every data top of `net`: what a deploy net's inputs need,
+    kept so that loading a model never needs the training data files."""
+    return {top: list(net.blobs[top].shape[layer.sample_axes:])
+            for layer in net.layers if layer.is_source for top in layer.tops}
 
 
 class Snapshot:
@@ -151,6 +160,8 @@ class Snapshot:
         self.loss = float(attrs.get("loss", float("nan")))
         self.dtype = str(attrs["dtype"])
         self.netdef = json.loads(attrs["netdef"])
+        # Snapshots written before the shapes were recorded have none: the data layers tell.
+        self.inputs = json.loads(attrs["inputs"]) if "inputs" in attrs else None
         self.params = {name[len("params/"):]: data for name, (_, data) in contents.items()
                        if name.startswith("params/") and data is not None}
         self.solver_attrs = {k: json.loads(v) for k, v in contents["solver"][0].items()}

@@ -72,7 +72,8 @@ def as_indices(xp, values, n):
 class Layer(Spec):
     """Base of all layers: the fields every layer has, and the contract above."""
 
-    name = Field(text, doc="unique within the net; also the default param_key")
+    # Optional here only so that graphnet.chain can name a layer; a netdef and a Net need it.
+    name = Field(optional(text), None, "unique within the net; also the default param_key")
     bottoms = Field(names, [], "blobs read")
     tops = Field(names, [], "blobs written; a top equal to a bottom runs in place")
     phase = Field(optional(choice("train", "test")), None, "only in this phase")
@@ -110,7 +111,9 @@ class Layer(Spec):
         return GraphnetError(message, layer=name, field=field)
 
     def validate(self):
-        for field, arity in (("bottoms", self.n_bottoms), ("tops", self.n_tops)):
+        # A layer without a name is a link for graphnet.chain, which fills in its name,
+        # bottoms and tops, and builds it again: its arity is checked then.
+        for field, arity in (("bottoms", self.n_bottoms), ("tops", self.n_tops)) if self.name else ():
             low, high = (arity, arity) if isinstance(arity, numbers.Integral) else arity
             if (self.is_loss or self.has_stats) and field == "tops":
                 low = 0  # an unnamed top is named after the layer
