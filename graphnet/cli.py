@@ -111,6 +111,11 @@ def sample(args):
                       args.temperature, args.seed, args.backend))
 
 
+def export(args):
+    from .export.onnx import command
+    command(args)
+
+
 def parser():
     import argparse  # here, not at the top: a Ctrl-C while it loads is caught by main
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
@@ -160,6 +165,15 @@ def parser():
     _net_arguments(cmd, phase=False)
     cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
     cmd.set_defaults(run=test)
+
+    cmd = commands.add_parser("export", help="write a trained net as an ONNX model "
+                                             "(pip install graphnet[onnx])")
+    cmd.add_argument("netdef", help="the netdef YAML file the model was trained with")
+    cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
+    cmd.add_argument("-o", "--output", metavar="MODEL", required=True, help="the .onnx file to write")
+    cmd.add_argument("--opset", type=int, default=17,
+                     help="ONNX opset: 17 (default; onnxruntime 1.12 and later) to 28")
+    cmd.set_defaults(run=export)
     return top
 
 

@@ -256,7 +256,15 @@ def neuron_node(graph, neuron, x, out):
 def command(args):
     """`graphnet export NETDEF --weights S -o model.onnx [--opset N]`."""
     import graphnet
+    import_onnx()   # before the net is loaded: a missing package is the first thing said
     net = graphnet.load(args.netdef, args.weights)
-    export_onnx(net, args.output, opset=args.opset)
-    note = " (float64 parameters saved as float32)" if net.backend.dtype != np.float32 else ""
-    print(f"wrote {args.output}: {len(net.layers)} layers, opset {args.opset}{note}")
+    try:
+        model = export_onnx(net, args.output, opset=args.opset)
+    except GraphnetError as err:
+        if err.field == "opset":
+            err.field = "--opset"   # the command's word for it
+        raise
+    note = "; float64 parameters saved as float32" if net.backend.dtype != np.float32 else ""
+    names = [[v.name for v in values] for values in (model.graph.input, model.graph.output)]
+    print(f"wrote {args.output} (opset {args.opset}): inputs {', '.join(names[0])}; "
+          f"outputs {', '.join(names[1])}{note}")

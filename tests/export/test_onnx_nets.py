@@ -185,3 +185,22 @@ def test_opset_and_a_missing_onnx(monkeypatch):
     assert error_of(layers, opset=13).startswith("opset: must be 17 to ")
     monkeypatch.setitem(sys.modules, "onnx", None)
     assert error_of(layers) == "ONNX export needs the onnx package: pip install graphnet[onnx]"
+
+
+def test_the_command_exports_a_trained_net(tmp_path, capsys, rng):
+    from graphnet.cli import main
+    ort = pytest.importorskip("onnxruntime")
+    run, model = tmp_path / "run", tmp_path / "xor.onnx"
+    assert main(["solve", "netdefs/xor.yaml", "--set", "solver.max_iter=20",
+                 "--set", f"solver.run_dir={run}"]) == 0
+    snapshot = run / "snapshot-00000020.h5"
+    capsys.readouterr()
+    assert main(["export", "netdefs/xor.yaml", "--weights", str(snapshot), "-o", str(model)]) == 0
+    assert capsys.readouterr().out == f"wrote {model} (opset 17): inputs x; outputs p\n"
+    x = rng.integers(0, 2, (7, 3)).astype(np.float32)
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"x": x})[0],
+                               graphnet.load("netdefs/xor.yaml", snapshot).predict(x), rtol=0, atol=1e-6)
+    assert main(["export", "netdefs/xor.yaml", "--weights", str(snapshot), "-o", str(model),
+                 "--opset", "12"]) == 2
+    assert capsys.readouterr().err.startswith("--opset: must be 17 to ")
