@@ -5,9 +5,10 @@
     probs = mlp(x)                 # x: (N, 784)
 
 The first layer reads an Input named `data` of shape (batch, *input). A layer without a
-name is named by its type and place (ip1, ip2, conv1, pool1, ...); a layer without tops
-writes a blob of its own name, and a layer without bottoms reads the previous layer's
-first top. Names and blobs given are kept, so a chain may still branch where it says so.
+name is a link: it is named by its type and place (ip1, ip2, conv1, pool1, ...), reads
+the previous layer's first top and writes a blob of its own name. A named layer keeps
+its name, bottoms and tops (a named layer needs them, as in a netdef), so a chain may
+still branch where it says so.
 """
 
 from .errors import GraphnetError
