@@ -63,7 +63,7 @@ def export_onnx(net, path=None, opset=DEFAULT_OPSET):
     """The ONNX ModelProto of `net` (a built test-phase net with Input sources), checked by
     onnx.checker with full shape inference; written to `path` when one is given."""
     onnx = import_onnx()
-    from . import onnx_layers  # noqa: F401  (registers the converters)
+    from . import onnx_layers, onnx_vision  # noqa: F401  (they register the converters)
     newest = min(max(IR_VERSIONS), onnx.defs.onnx_opset_version())
     if opset not in IR_VERSIONS or opset > newest:
         raise GraphnetError(f"must be {min(IR_VERSIONS)} to {newest} "

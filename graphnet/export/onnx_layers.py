@@ -1,26 +1,21 @@
-"""One converter per layer type: graphnet's maths as ONNX nodes (see onnx.py for the graph).
+"""One converter per layer type: graphnet's maths as ONNX nodes (see onnx.py for the graph;
+the vision layers are in onnx_vision.py).
 
 Each converter reads the layer's fields and parameters, and writes nodes whose last
 output is named as the converter was told (`y`). Shapes are those the net was built
 with, except the free leading axes, which ONNX keeps free (Reshape's 0 copies them).
 """
 
-import math
-
 import numpy as np
 
-from ..layers.pooling import pooled_extent
 from .onnx import converts, neuron_node
 
-INT64 = 7   # onnx.TensorProto.INT64 and FLOAT, without importing onnx at module level
-FLOAT = 1
 
-
-def _ints(graph, hint, values):
+def int64_const(graph, hint, values):
     return graph.const(hint, values, np.int64)
 
 
-def _chain(graph, x, out, steps):
+def apply_steps(graph, x, out, steps):
     """Apply (op, constant hint, constant) steps to x in turn, the last writing `out`."""
     if not steps:
         return graph.node("Identity", [x], out=out)
@@ -29,10 +24,10 @@ def _chain(graph, x, out, steps):
     return x
 
 
-def _view(graph, x, bottom, shape, out=None):
+def view(graph, x, bottom, shape, out=None):
     """x reshaped to `shape` (whose free axes are those of `bottom`, copied by 0)."""
     k = graph.dynamic[bottom]
-    return graph.node("Reshape", [x, _ints(graph, "shape", [0] * k + list(shape[k:]))], out=out)
+    return graph.node("Reshape", [x, int64_const(graph, "shape", [0] * k + list(shape[k:]))], out=out)
 
 
 # --- compute -----------------------------------------------------------------------------
@@ -54,7 +49,7 @@ def inner_product(graph, layer, x, y):
         return
     rows = x[0]
     if len(shape) > layer.axis + 1:
-        rows = graph.node("Reshape", [x[0], _ints(graph, "shape", [0] * layer.axis + [-1])])
+        rows = graph.node("Reshape", [x[0], int64_const(graph, "shape", [0] * layer.axis + [-1])])
     product = graph.node("MatMul", [rows, graph.const("weight", weight.T)],
                          out=None if bias else y[0])
     if bias:
@@ -77,13 +72,13 @@ def elementwise(graph, layer, x, y):
 @converts("Power")
 def power(graph, layer, x, y):
     if layer.power == 0:   # 1 everywhere, even where x is inf or nan, as graphnet
-        one = graph.onnx.helper.make_tensor("value", FLOAT, [1], [1.0])
+        one = graph.onnx.helper.make_tensor("value", graph.onnx.TensorProto.FLOAT, [1], [1.0])
         graph.node("ConstantOfShape", [graph.node("Shape", x)], out=y[0], value=one)
         return
     steps = [("Mul", "scale", layer.scale)] if layer.scale != 1 else []
     steps += [("Add", "shift", layer.shift)] if layer.shift != 0 else []
     steps += [("Pow", "power", layer.power)] if layer.power != 1 else []
-    _chain(graph, x[0], y[0], steps)
+    apply_steps(graph, x[0], y[0], steps)
 
 
 @converts("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Exponential")
@@ -103,7 +98,7 @@ def scale(graph, layer, x, y):
     broadcast = shape[axis:end] + (1,) * (len(shape) - end)   # ONNX aligns on the right
     steps = [("Mul", "scale", graph.param("scale").reshape(broadcast))]
     steps += [("Add", "bias", graph.param("bias").reshape(broadcast))] if layer.bias else []
-    _chain(graph, x[0], y[0], steps)
+    apply_steps(graph, x[0], y[0], steps)
 
 
 @converts("BatchNorm")
@@ -121,110 +116,6 @@ def batch_norm(graph, layer, x, y):
     graph.node("BatchNormalization", [x[0]] + inputs, out=y[0], epsilon=float(layer.eps))
 
 
-# --- vision ------------------------------------------------------------------------------
-
-@converts("Convolution", "Deconvolution")
-def convolution(graph, layer, x, y):
-    op = "Conv" if type(layer).__name__ == "Convolution" else "ConvTranspose"
-    inputs = [x[0], graph.const("weight", graph.param("weight"))]   # both as ONNX lays them out
-    inputs += [graph.const("bias", graph.param("bias"))] if layer.bias else []
-    graph.node(op, inputs, out=y[0], kernel_shape=list(layer.kernel), strides=list(layer.stride),
-               pads=list(layer.pad) * 2, dilations=list(layer.dilation), group=layer.n_group)
-
-
-def _window_pool(graph, pool, x, out, sizes, kernel, stride, before, extents):
-    """Pool the trailing axes of x (N, C, *sizes) over graphnet's (Caffe's) windows.
-
-    ONNX's ceil_mode gets the count right but its shape inference does not drop the last
-    window as Caffe does, and its divisors depend on the runtime's version. So: pad each
-    axis explicitly up to where the windows end (a negative pad cuts an axis the windows
-    stop short of), pool without padding or ceil_mode, and rescale a mean from the kernel's
-    size to graphnet's divisor (the window clipped to the padded image)."""
-    after = [span - b - size for (_, span, _), b, size in zip(extents, before, sizes)]
-    if any(before) or any(after):
-        pads = [0, 0, *before, 0, 0, *after]
-        fill = -np.inf if pool == "max" else 0.0
-        x = graph.node("Pad", [x, _ints(graph, "pads", pads), graph.const("fill", fill)])
-    divisor = np.ones(())
-    for _, _, counts in extents:
-        divisor = np.multiply.outer(divisor, np.asarray(counts, dtype=float))
-    rescale = np.prod(kernel) / divisor
-    op = "MaxPool" if pool == "max" else "AveragePool"
-    rescaled = pool == "mean" and np.any(rescale != 1)
-    pooled = graph.node(op, [x], out=None if rescaled else out, kernel_shape=list(kernel),
-                        strides=list(stride))
-    if rescaled:
-        graph.node("Mul", [pooled, graph.const("divisor", rescale[None, None])], out=out)
-
-
-@converts("Pooling")
-def pooling(graph, layer, x, y):
-    n, c, h, w = graph.shape(layer.bottoms[0])
-    if layer.global_pooling:
-        graph.node("GlobalMaxPool" if layer.pool == "max" else "GlobalAveragePool", x, out=y[0])
-        return
-    extents = [pooled_extent(size, k, s, p, p)
-               for size, k, s, p in zip((h, w), layer.kernel, layer.stride, layer.pad)]
-    _window_pool(graph, layer.pool, x[0], y[0], (h, w), layer.kernel, layer.stride, layer.pad,
-                 extents)
-
-
-@converts("ChannelPooling")
-def channel_pooling(graph, layer, x, y):
-    # Channels as the rows of an image (N, 1, C, rest), pooled with windows (kernel, 1).
-    bottom = layer.bottoms[0]
-    shape = graph.shape(bottom)
-    rest = math.prod(shape[2:])
-    image = _view(graph, x[0], bottom, (None, 1, shape[1], rest))
-    before, after = layer.pad
-    extents = [pooled_extent(shape[1], layer.kernel, layer.stride, before, after),
-               (rest, rest, [1] * rest)]
-    pooled = graph.fresh(f"{layer.name}/pooled")
-    _window_pool(graph, layer.pool, image, pooled, (shape[1], rest), (layer.kernel, 1),
-                 (layer.stride, 1), (before, 0), extents)
-    _view(graph, pooled, bottom, graph.shape(layer.tops[0]), out=y[0])
-
-
-@converts("LRN")
-def lrn(graph, layer, x, y):
-    bottom = layer.bottoms[0]
-    shape = graph.shape(bottom)
-    if graph.dynamic[bottom] > 1:
-        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
-                          f"free axis N", "bottoms")
-    if layer.norm_region == "across_channels":
-        attrs = dict(size=layer.local_size, alpha=float(layer.alpha), beta=float(layer.beta),
-                     bias=float(layer.k))
-        if len(shape) == 4:
-            graph.node("LRN", x, out=y[0], **attrs)
-            return
-        image = _view(graph, x[0], bottom, (None, shape[1], math.prod(shape[2:]), 1))
-        _view(graph, graph.node("LRN", [image], **attrs), bottom, shape, out=y[0])
-        return
-    # Within a channel ONNX has no operator: k + alpha * (mean of x^2 over the zero-padded
-    # local_size^2 window), to the power -beta, times x.
-    half = layer.local_size // 2
-    squares = graph.node("Mul", [x[0], x[0]])
-    mean = graph.node("AveragePool", [squares], kernel_shape=[layer.local_size] * 2,
-                      pads=[half] * 4, count_include_pad=1)
-    scaled = _chain(graph, mean, None, [("Mul", "alpha", layer.alpha), ("Add", "k", layer.k),
-                                        ("Pow", "power", -layer.beta)])
-    graph.node("Mul", [x[0], scaled], out=y[0])
-
-
-@converts("Crop")
-def crop(graph, layer, x, y):
-    bottom = layer.bottoms[0]
-    axis = layer.axis % len(graph.shape(bottom))
-    if axis < graph.dynamic[bottom]:
-        raise graph.error(f"is {layer.axis}: it would crop the free batch axis of '{bottom}'",
-                          "axis")
-    cut = layer.window[axis:]
-    graph.node("Slice", [x[0], _ints(graph, "starts", [s.start for s in cut]),
-                         _ints(graph, "ends", [s.stop for s in cut]),
-                         _ints(graph, "axes", list(range(axis, axis + len(cut))))], out=y[0])
-
-
 # --- shape -------------------------------------------------------------------------------
 
 @converts("Reshape", "Flatten")
@@ -236,7 +127,7 @@ def reshape(graph, layer, x, y):
                           f"{'batch axis' if k == 1 else 'axes (T, N)'} of '{bottom}'; "
                           f"a deploy net takes any batch size", "shape" if hasattr(layer, "shape")
                           else "axis")
-    _view(graph, x[0], bottom, graph.shape(top), out=y[0])
+    view(graph, x[0], bottom, graph.shape(top), out=y[0])
 
 
 @converts("Concat")
@@ -256,7 +147,7 @@ def rename(graph, layer, x, y):
 def embed(graph, layer, x, y):
     # Indices travel as numbers; ONNX gathers rows by int64 (a negative index counts from
     # the end there, where graphnet refuses it).
-    index = graph.node("Cast", x, to=INT64)
+    index = graph.node("Cast", x, to=graph.onnx.TensorProto.INT64)
     bias = [graph.const("bias", graph.param("bias"))] if layer.bias else []
     rows = graph.node("Gather", [graph.const("weight", graph.param("weight")), index],
                       out=None if bias else y[0])
@@ -270,20 +161,20 @@ def argmax(graph, layer, x, y):
     if layer.top_k == 1 and not layer.out_max_val:
         index = graph.node("ArgMax", x, axis=axis, keepdims=1)
     else:   # TopK puts the lower index first among equal scores, as graphnet does
-        k = _ints(graph, "k", [layer.top_k])
+        k = int64_const(graph, "k", [layer.top_k])
         values, index = graph.node("TopK", [x[0], k], out=y[0] if layer.out_max_val else None,
                                    outputs=2, axis=axis)
         if layer.out_max_val:
             return
-    graph.node("Cast", [index], out=y[0], to=FLOAT)
+    graph.node("Cast", [index], out=y[0], to=graph.onnx.TensorProto.FLOAT)
 
 
 @converts("Index2Onehot")
 def index2onehot(graph, layer, x, y):
-    index = graph.node("Cast", x, to=INT64)
+    index = graph.node("Cast", x, to=graph.onnx.TensorProto.INT64)
     if len(graph.shape(layer.bottoms[0])) > 1:
-        index = graph.node("Squeeze", [index, _ints(graph, "axes", [1])])
-    graph.node("OneHot", [index, _ints(graph, "depth", [layer.n_class]),
+        index = graph.node("Squeeze", [index, int64_const(graph, "axes", [1])])
+    graph.node("OneHot", [index, int64_const(graph, "depth", [layer.n_class]),
                           graph.const("values", [0.0, 1.0])], out=y[0], axis=1)
 
 
@@ -302,18 +193,18 @@ def recurrent(graph, layer, x, y):
         return np.concatenate([array[i * h:(i + 1) * h] for i in order])[None]
     steps = x[0]
     if len(graph.shape(bottom)) > 3:
-        steps = graph.node("Reshape", [steps, _ints(graph, "shape", [0, 0, -1])])
+        steps = graph.node("Reshape", [steps, int64_const(graph, "shape", [0, 0, -1])])
     bias = gates(graph.param("bias"))
     inputs = [steps, graph.const("weight", gates(graph.param("weight"))),
               graph.const("recurrent", gates(graph.param("recurrent"))),
               graph.const("bias", np.concatenate([bias, np.zeros_like(bias)], axis=1)), ""]
-    first, states = _ints(graph, "axis0", [0]), []
+    first, states = int64_const(graph, "axis0", [0]), []
     for name in ("hidden", "cell") if lstm else ("hidden",):
         given, after = graph.state(name, h)
         inputs.append(graph.node("Unsqueeze", [given, first]))
         states.append(after)
     results = graph.node("LSTM" if lstm else "RNN", inputs, outputs=len(states) + 1,
                          hidden_size=h)
-    graph.node("Squeeze", [results[0], _ints(graph, "axis1", [1])], out=y[0])   # (T, 1, N, H)
+    graph.node("Squeeze", [results[0], int64_const(graph, "axis1", [1])], out=y[0])   # (T, 1, N, H)
     for result, after in zip(results[1:], states):
         graph.node("Squeeze", [result, first], out=after)
