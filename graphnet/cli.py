@@ -111,6 +111,11 @@ def sample(args):
                       args.temperature, args.seed, args.backend))
 
 
+def predict(args):
+    from .prediction import command
+    command(args)
+
+
 def export(args):
     from .export.onnx import command
     command(args)
@@ -165,6 +170,25 @@ def parser():
     _net_arguments(cmd, phase=False)
     cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
     cmd.set_defaults(run=test)
+
+    cmd = commands.add_parser("predict", help="a trained net's outputs for inputs in files: "
+                                              ".h5, .npy or images")
+    cmd.add_argument("netdef", help="the netdef YAML file the model was trained with")
+    cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
+    cmd.add_argument("--input", nargs="+", required=True, metavar="FILE",
+                     help="an .h5 file (a dataset per input), an .npy file, or image files")
+    cmd.add_argument("--output", metavar="FILE",
+                     help="an .h5 file (a dataset per output) or an .npy file; default: print "
+                          "the top classes as lines 'sample class probability'")
+    cmd.add_argument("--outputs", metavar="A,B", help="blobs to output (default: the net's outputs)")
+    cmd.add_argument("--batch-size", type=int, default=None, metavar="N")
+    cmd.add_argument("--top-k", type=int, default=None, metavar="K", help="classes printed per sample (1)")
+    cmd.add_argument("--pixel-scale", type=float, default=1.0, metavar="S",
+                     help="multiply image pixels (0-255) by S before the data layer's mean and "
+                          "scale, e.g. 0.00390625 for data stored as bytes/256 (graphnet data mnist)")
+    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    cmd.set_defaults(run=predict)
 
     cmd = commands.add_parser("export", help="write a trained net as an ONNX model "
                                              "(pip install graphnet[onnx])")

@@ -1,0 +1,57 @@
+"""Image files (PNG, JPEG...) as a batch for a net's input, read with Pillow when installed.
+
+Each image is made grayscale or RGB to match the input's channels, resized to its height
+and width, and laid out as (C, H, W) (or (H, W) for an input without channels). Pixels are
+0 to 255, times `pixel_scale`; then the data layer's own transform, (x - mean) * scale as
+HDF5Data applies it, so an image reaches the net as the training data did.
+"""
+
+import numpy as np
+
+from ..errors import GraphnetError
+from .hdf5_reader import read_dataset
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def is_image(path):
+    return str(path).lower().endswith(IMAGE_SUFFIXES)
+
+
+def read_images(paths, shape, layer=None, pixel_scale=1.0, dtype=np.float32):
+    """(len(paths), *shape) array of the images at `paths` for an input of per-sample `shape`;
+    `layer` is the data layer the input replaced (its `mean` and `scale` are applied)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise GraphnetError("reading images needs Pillow: pip install pillow", field="--input") from None
+    shape = tuple(shape)
+    if len(shape) == 3 and shape[0] in (1, 3):
+        channels, (height, width) = shape[0], shape[1:]
+    elif len(shape) == 2:
+        channels, (height, width) = None, shape
+    else:
+        raise GraphnetError(f"images need an input of shape (1 or 3, H, W) or (H, W), but one "
+                            f"sample is {shape}", field="--input")
+    batch = np.empty((len(paths), *shape), dtype)
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB" if channels == 3 else "L")
+                if image.size != (width, height):
+                    image = image.resize((width, height), Image.BILINEAR)
+                pixels = np.asarray(image, dtype)
+        except OSError as err:
+            raise GraphnetError(f"cannot read this image: {err.strerror or err}", field="--input",
+                                path=str(path)) from None
+        batch[i] = pixels.transpose(2, 0, 1) if channels == 3 else (
+            pixels[None] if channels == 1 else pixels)
+    batch *= pixel_scale
+    mean, scale = getattr(layer, "mean", None), getattr(layer, "scale", None)
+    if isinstance(mean, str):
+        mean = read_dataset(mean, "mean").astype(dtype)
+    if mean is not None:
+        batch -= mean
+    if scale is not None:
+        batch *= scale
+    return batch
