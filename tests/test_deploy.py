@@ -1,6 +1,8 @@
 """Deploy nets from train netdefs, input shapes kept in snapshots, and graphnet.load."""
 
 import json
+import pathlib
+import runpy
 
 import h5py
 import numpy as np
@@ -185,3 +187,16 @@ def test_load_of_a_regression_gives_its_prediction(tmp_path):
     w, b = net.params["fit"][0].data, net.params["fit"][1].data
     np.testing.assert_allclose(net(x), x @ w.T + b, rtol=1e-5, atol=1e-5)
     assert isinstance(net.layers[0], Input)
+
+
+@pytest.mark.skipif(not (pathlib.Path("data/mnist/test.h5").exists()
+                         and pathlib.Path("data/mnist/train.txt").exists()),
+                    reason="MNIST is not prepared in data/mnist (graphnet data mnist)")
+def test_the_example_classifies_digits_with_a_lenet(tmp_path, capsys):
+    assert main(["solve", "netdefs/mnist.yaml", "--set", "solver.max_iter=20", "--set",
+                 f"solver.run_dir={tmp_path}", "--set", "coffee_breaks=[{type: Snapshot, every_n_iter: 20}]"]) == 0
+    capsys.readouterr()
+    example = runpy.run_path("examples/classify_digits.py")
+    example["main"](str(tmp_path / "snapshot-00000020.h5"), 3)
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("label")]
+    assert [l.split(",")[0] for l in lines] == ["label 7", "label 2", "label 1"]
