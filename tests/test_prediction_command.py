@@ -46,7 +46,7 @@ def test_an_npy_file_gives_the_top_classes_as_lines(trained, tmp_path, capsys):
 
 
 def test_images_get_the_data_layers_mean_and_scale(trained, tmp_path, capsys):
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image", reason="Pillow is optional (pip install pillow)")
     netdef, snapshot, x, _ = trained
     scaled = tmp_path / "scaled.yaml"
     scaled.write_text(netdef.read_text().replace("batch_size: 50, phase: test",
