@@ -120,10 +120,11 @@ class OnnxGraph:
         self.nodes, self.initializers, self.state_inputs, self.state_outputs = [], [], [], []
         self.values = {}     # blob -> the ONNX value that holds it now
         self.dynamic = {}    # blob -> how many leading axes are free: 1 (N) or 2 (T, N)
-        self.outputs = [b for b in net.outputs if b not in net.inputs]
+        self.last_writer = {t: layer for layer in net.layers for t in layer.tops}
+        # An input no layer changes is no output (no layer reads it either).
+        self.outputs = [b for b in net.outputs if type(self.last_writer[b]).__name__ != "Input"]
         self.used = set(self.outputs) | set(net.inputs)
         self.node_names = set()
-        self.last_writer = {t: layer for layer in net.layers for t in layer.tops}
         self.layer = None
 
     # --- what converters use ---------------------------------------------------------
@@ -191,7 +192,7 @@ class OnnxGraph:
     def _top_name(self, layer, top):
         """Outputs keep their blob's name at its last writer; ONNX values are written once,
         so an in-place layer's earlier values get `<blob>/<layer>`."""
-        if top in self.outputs and self.last_writer[top] is layer:
+        if top in self.outputs and self.last_writer[top] is layer and top not in self.net.inputs:
             return top
         if top not in self.used:
             self.used.add(top)
@@ -226,7 +227,9 @@ class OnnxGraph:
         outputs = []
         for blob in self.outputs:
             value = self.values[blob]
-            if value != blob:   # a renamed value (Split, Identity, Dropout) as an output
+            # A renamed value (Split, Identity, Dropout) as an output gets the blob's name;
+            # an input changed in place keeps the name of its last layer's value.
+            if value != blob and blob not in net.inputs:
                 self.layer = self.last_writer[blob]
                 value = self.node("Identity", [value], out=blob)
             outputs.append(self._info(value, self.dims(blob)))

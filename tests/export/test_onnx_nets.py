@@ -11,8 +11,8 @@ import graphnet  # noqa: E402
 from graphnet import GraphnetError  # noqa: E402
 from graphnet.export import export_onnx  # noqa: E402
 from graphnet.layers import (LSTM, RNN, Accuracy, BatchNorm, Convolution, Dropout,  # noqa: E402
-                             Embed, InnerProduct, Input, MemoryData, Pooling, Reshape, Softmax,
-                             SoftmaxLoss)
+                             Embed, InnerProduct, Input, MemoryData, Pooling, ReLU, Reshape,
+                             Softmax, SoftmaxLoss)
 from tests.export.compare import check_layers, deploy_net, graphnet_outputs, randomize, session  # noqa: E402
 
 
@@ -114,6 +114,14 @@ def test_rnn_on_image_sequences(rng):
         expected = graphnet_outputs(net, {"x": x, "cont": np.ones((5, 3))})
         h, state = sess.run(["h", "rnn/hidden_next"], {"x": x, "rnn/hidden": state})
         np.testing.assert_allclose(h, expected["h"], rtol=0, atol=1e-5)
+
+
+def test_an_input_changed_in_place_is_an_output_of_another_name(rng):
+    net = deploy_net([ReLU(name="relu", bottoms=["x"], tops=["x"])], {"x": ["N", 4]})
+    model, sess = session(net)
+    assert [o.name for o in model.graph.output] == ["x/relu"]
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0))
 
 
 def test_a_float64_net_is_exported_in_float32(rng):
