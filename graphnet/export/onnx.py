@@ -126,6 +126,7 @@ class OnnxGraph:
         self.used = set(self.outputs) | set(net.inputs)
         self.node_names = set()
         self.layer = None
+        self.conts = []      # (recurrent layer, its cont input): no node reads them
 
     # --- what converters use ---------------------------------------------------------
 
@@ -234,6 +235,11 @@ class OnnxGraph:
                 value = self.node("Identity", [value], out=blob)
             outputs.append(self._info(value, self.dims(blob)))
         read = {v for node in self.nodes for v in node.input}
+        for self.layer, cont in self.conts:
+            if cont in read:   # a caller would pass it, and the LSTM would not see it
+                raise self.error(f"'{cont}' is read by other layers too, so the model would "
+                                 f"take it, but its LSTM or RNN cannot: it starts each call from "
+                                 f"the state inputs and continues every step", "bottoms")
         inputs = [self._info(t, self.dims(t)) for t in net.inputs if t in read]
         graph = helper.make_graph(self.nodes, net.name, inputs + self.state_inputs,
                                   outputs + self.state_outputs, self.initializers)

@@ -187,6 +187,12 @@ def recurrent(graph, layer, x, y):
     # The cont bottom is left out: see onnx.py (the state is an input and an output).
     lstm = type(layer).__name__ == "LSTM"
     bottom, h = layer.bottoms[0], layer.output_dim
+    if x[1] not in graph.net.inputs:
+        raise graph.error(f"'{layer.bottoms[1]}' is computed by the net, but ONNX's "
+                          f"{type(layer).__name__} cannot restart a stream within a call: "
+                          f"cont must come from an Input (the model then takes the state "
+                          f"instead)", "bottoms")
+    graph.conts.append((layer, x[1]))
     order = [0, 2, 1, 3] if lstm else [0]
 
     def gates(array):

@@ -11,8 +11,8 @@ import graphnet  # noqa: E402
 from graphnet import GraphnetError  # noqa: E402
 from graphnet.export import export_onnx  # noqa: E402
 from graphnet.layers import (LSTM, RNN, Accuracy, BatchNorm, Convolution, Dropout,  # noqa: E402
-                             Embed, InnerProduct, Input, MemoryData, Pooling, ReLU, Reshape,
-                             Softmax, SoftmaxLoss)
+                             Embed, InnerProduct, Input, MemoryData, Pooling, Power, ReLU,
+                             Reshape, Softmax, SoftmaxLoss)
 from tests.export.compare import check_layers, deploy_net, graphnet_outputs, randomize, session  # noqa: E402
 
 
@@ -100,6 +100,20 @@ def test_a_cont_is_refused_not_ignored(rng):
              for i in sess.get_inputs()}
     with pytest.raises(Exception, match="cont"):
         sess.run(None, {**feeds, "cont": np.ones((7, 3), np.float32)})
+
+
+def test_a_cont_the_model_would_take_or_compute_is_refused():
+    shapes = {"x": [3, 2, 4], "c": [3, 2]}
+    assert error_of([LSTM(name="lstm", bottoms=["x", "c"], tops=["h"], output_dim=2),
+                     Power(name="double", bottoms=["c"], tops=["c2"], scale=2)], shapes) == (
+        "net 'deploy': layer 'lstm': bottoms: 'c' is read by other layers too, so the model "
+        "would take it, but its LSTM or RNN cannot: it starts each call from the state inputs "
+        "and continues every step")
+    assert error_of([Power(name="same", bottoms=["c"], tops=["c2"]),
+                     RNN(name="rnn", bottoms=["x", "c2"], tops=["h"], output_dim=2)], shapes) == (
+        "net 'deploy': layer 'rnn': bottoms: 'c2' is computed by the net, but ONNX's RNN cannot "
+        "restart a stream within a call: cont must come from an Input (the model then takes "
+        "the state instead)")
 
 
 def test_rnn_on_image_sequences(rng):
