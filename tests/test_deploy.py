@@ -15,6 +15,7 @@ from graphnet.deploy import deploy_layers
 from graphnet.io.snapshot import Snapshot, _contents, _digest
 from graphnet.layers import Input, Softmax
 from graphnet.netdef import load_netdef
+from tests.test_shakespeare import texts, tiny_netdef  # noqa: F401  (texts is a fixture)
 
 SMALL = """\
 name: small
@@ -200,3 +201,18 @@ def test_the_example_classifies_digits_with_a_lenet(tmp_path, capsys):
     example["main"](str(tmp_path / "snapshot-00000020.h5"), 3)
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("label")]
     assert [l.split(",")[0] for l in lines] == ["label 7", "label 2", "label 1"]
+
+
+def test_a_character_model_predicts_a_text_whole_or_step_by_step(texts, tmp_path):
+    netdef = tiny_netdef(tmp_path, texts, 5, tmp_path / "run")
+    assert main(["solve", netdef]) == 0
+    net = graphnet.load(netdef, tmp_path / "run" / "snapshot-00000005.h5")
+    assert [l.tops for l in net.layers if isinstance(l, Input)] == [["chars", "cont"]]  # not 'next'
+    assert net.outputs == ["prob"] and net.layer("prob").axis == 2
+    chars = np.random.default_rng(0).integers(0, 10, (20, 3))
+    whole = net.predict({"chars": chars})
+    assert whole.shape == (20, 3, net.blobs["prob"].shape[2])
+    np.testing.assert_allclose(whole.sum(axis=2), 1, rtol=1e-5)
+    net.reset_state()
+    steps = np.concatenate([net({"chars": chars[t:t + 1]}) for t in range(20)])
+    assert np.abs(steps - whole).max() < 1e-6
