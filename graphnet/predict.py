@@ -85,12 +85,13 @@ class Predictor:
             array = value if hasattr(value, "shape") and hasattr(value, "dtype") else np.asarray(value)
             if array.dtype.kind not in "biuf":
                 raise self._error(f"input '{name}' must hold numbers, got {array.dtype}", "inputs")
-            want, lead = self.shapes[name], ("T, N" if self.axes == 2 else "N")
+            want = self.shapes[name]
             if tuple(array.shape[self.axes:]) != want or array.ndim != len(want) + self.axes:
                 hint = (" (one sample: add a batch axis, x[None])"
                         if tuple(array.shape) == want and self.axes == 1 else "")
-                raise self._error(f"input '{name}' must be ({lead}, {', '.join(map(str, want))})"
-                                  .replace(", )", ")") + f", got {tuple(array.shape)}{hint}", "inputs")
+                dims = ", ".join(["T", "N"][2 - self.axes:] + [str(d) for d in want])
+                raise self._error(f"input '{name}' must be ({dims}), got {tuple(array.shape)}{hint}",
+                                  "inputs")
             arrays[name] = array
         leads = {tuple(a.shape[:self.axes]) for a in arrays.values()}
         if len(leads) > 1:
