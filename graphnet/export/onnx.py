@@ -243,7 +243,8 @@ class OnnxGraph:
         inputs = [self._info(t, self.dims(t)) for t in net.inputs if t in read]
         graph = helper.make_graph(self.nodes, net.name, inputs + self.state_inputs,
                                   outputs + self.state_outputs, self.initializers)
-        model = helper.make_model(graph, producer_name="graphnet",
+        from .. import __version__
+        model = helper.make_model(graph, producer_name="graphnet", producer_version=__version__,
                                   opset_imports=[helper.make_opsetid("", opset)])
         model.ir_version = IR_VERSIONS[opset]
         if net.backend.dtype != np.float32:

@@ -1,6 +1,7 @@
 """Whole nets exported and run by onnxruntime (LeNet, a dropout MLP, a character LSTM with
 its state carried over calls), and the one-line errors for what ONNX cannot express."""
 
+import subprocess
 import sys
 
 import numpy as np
@@ -226,3 +227,8 @@ def test_the_command_exports_a_trained_net(tmp_path, capsys, rng):
     assert main(["export", "netdefs/xor.yaml", "--weights", str(snapshot), "-o", str(model),
                  "--opset", "12"]) == 2
     assert capsys.readouterr().err.startswith("--opset: must be 17 to ")
+
+
+def test_graphnet_export_is_imported_without_onnx():
+    code = "import sys, graphnet.export, graphnet.cli; assert 'onnx' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
