@@ -57,10 +57,12 @@ def restore(solver, snap):
     snap.load_positions(nets)
 
 
-def load_weights(net, path, partial=False):
-    """Start `net` from the parameters of the snapshot at `path`, matched by key (layer/param).
-    Every parameter must be there unless `partial`; returns a line saying what was loaded."""
-    snap = Snapshot(path)
+def load_weights(net, snap, partial=False):
+    """Start `net` from the parameters of a snapshot (a Snapshot or its path), matched by key
+    (layer/param). Every parameter must be there unless `partial`; returns a line saying what
+    was loaded."""
+    snap = snap if isinstance(snap, Snapshot) else Snapshot(snap)
+    path = snap.path
     wanted = [p.key for p in net.owned_params]
     missing = [k for k in wanted if k not in snap.params]
     found = [k for k in wanted if k in snap.params]

@@ -22,7 +22,7 @@ from ..coffee.breaks import coffee_break
 from ..coffee.lounge import CoffeeLounge
 from ..errors import GraphnetError
 from ..io.run_dir import RunDirectory, snapshot_name
-from ..io.snapshot import save_snapshot
+from ..io.snapshot import Snapshot, save_snapshot
 from ..spec import Field, Spec, choice, integer, number, optional, short, text
 from .methods import method
 from .policies import lr_policy, momentum_policy
@@ -104,6 +104,8 @@ class Solver(Spec):
         self._max_norms = [p for p in net.owned_params if p.max_norm]
         with RunDirectory(self.directory) as run_dir:
             run_dir.remove_partial_files()
+            # Read whole before --fresh may move the file aside (it may be of the old run).
+            weights = Snapshot(weights) if weights else None
             if not resume:
                 self._start_fresh(run_dir, fresh)
             if weights:

@@ -1,5 +1,7 @@
 """--weights starts a run from another run's parameters: all of them, or, when asked, some."""
 
+import os
+
 from ..runs import run, wide_netdef
 
 
@@ -36,3 +38,15 @@ def test_weights_that_lack_some_parameters_need_partial_weights_and_say_what_loa
                                    "out/weight")
     code, out, err = run("solve", str(netdef), "--partial-weights", "--fresh")
     assert code == 2 and err == "--partial-weights: goes with --weights\n"
+
+
+def test_fresh_with_weights_from_the_old_run_reads_them_before_moving_it_aside(tmp_path):
+    netdef = wide_netdef(tmp_path, max_iter=10)
+    assert run("solve", netdef)[0] == 0
+    weights = tmp_path / "run" / "snapshot-00000010.h5"
+    code, out, err = run("solve", netdef, "--weights", str(weights), "--fresh",
+                         "--set", "solver.max_iter=5")
+    assert code == 0, err
+    assert f"weights from {weights}: loaded hid/weight, hid/bias, out/weight, out/bias" in out
+    aside = [n for n in os.listdir(tmp_path / "run") if n.startswith("previous-")]
+    assert "snapshot-00000010.h5" in os.listdir(tmp_path / "run" / aside[0])
