@@ -43,6 +43,22 @@ def _load_kernels():
     return kernels
 
 
+def host_memory():
+    """Bytes of physical memory on this machine (arrays on the host cannot use more)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no estimate, no refusal
+        return None
+
+
+def describe_bytes(nbytes):
+    """1.5 GiB, 2.8 PiB: a size in words."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if nbytes < 1024 or unit == "EiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.{'1f' if nbytes < 1e4 else '2g'}} {unit}"
+        nbytes /= 1024
+
+
 def cupy_available():
     """True when the cupy backend can run here (CuPy importable and a GPU present)."""
     try:
@@ -92,6 +108,14 @@ class Backend:
     def to_host(self, array):
         """A NumPy array of `array`, wherever it lives."""
         return array.get() if hasattr(array, "get") and self.name == "cupy" else np.asarray(array)
+
+    def memory(self):
+        """Bytes a net's arrays can take here: the machine's physical memory on NumPy, the
+        device's free memory (and what CuPy's pool holds free) on CuPy; None if unknown."""
+        if self.name == "numpy":
+            return host_memory()
+        free, _ = self.xp.cuda.runtime.memGetInfo()
+        return free + self.xp.get_default_memory_pool().free_bytes()
 
     def zeros(self, shape, dtype=None):
         return self.xp.zeros(shape, dtype=dtype or self.dtype)

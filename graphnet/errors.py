@@ -1,5 +1,7 @@
 """The one exception a user sees for a mistake in a netdef, a command or their data."""
 
+import reprlib
+
 
 class GraphnetError(Exception):
     """A user mistake, told in one line that says where: file, layer and field.
@@ -55,3 +57,24 @@ def did_you_mean(word, choices):
     import difflib  # here, not at the top: the command line starts faster without it
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Brief(reprlib.Repr):
+    """reprlib's bounded repr, also for the dict and list subclasses the netdef loader makes."""
+
+    def repr1(self, x, level):
+        if isinstance(x, dict) and type(x) is not dict:
+            x = dict(x)
+        elif isinstance(x, list) and type(x) is not list:
+            x = list(x)
+        return super().repr1(x, level)
+
+
+_brief = _Brief()
+_brief.maxlevel, _brief.maxlist, _brief.maxdict, _brief.maxstring, _brief.maxother = 2, 3, 3, 40, 40
+
+
+def shown(value):
+    """A user's value as a message shows it: a repr cut short, in time and in length, however
+    large the value (YAML aliases make a list of 9**10 items in ten short lines)."""
+    return _brief.repr(value)

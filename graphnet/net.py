@@ -15,6 +15,7 @@ from .errors import GraphnetError, did_you_mean
 from .layers import Layer
 from .layers.neurons import Identity
 from .layers.split import Split
+from .memory import MemoryBudget
 from .topology import included, insert_splits, mark_kept_tops, sort_layers
 
 
@@ -52,7 +53,7 @@ class Net:
         self._loss_weights = self._find_loss_weights()
         self.layers = insert_splits(self.layers, self._loss_weights)
         self.blobs = {}
-        self._setup_layers()
+        self._setup_layers(MemoryBudget(self.backend, share_with.param_registry if share_with else ()))
         self._setup_params(share_with)
         self._find_backward()
         self.loss = 0.0
@@ -116,37 +117,43 @@ class Net:
                     weights[top] = weight
         return weights
 
-    def _setup_layers(self):
-        backend = self.backend
+    def _setup_layers(self, budget):
         for layer in self.layers:
-            layer.backend, layer.xp = backend, backend.xp
-            layer.training = self.phase == "train"
-            layer.param_decls = []
-            layer.bottom_blobs = [self.blobs[b] for b in layer.bottoms]
             try:
-                top_shapes = layer.setup([b.shape for b in layer.bottom_blobs])
+                self._setup_layer(layer, budget)
             except GraphnetError as err:
                 raise self._locate(err, layer) from None
-            for top, shape in zip(layer.tops, top_shapes):
-                shape = tuple(int(d) for d in shape)
-                if top in layer.bottoms and shape != self.blobs[top].shape:
-                    raise self._error(layer, f"runs in place on '{top}' of shape "
-                                      f"{self.blobs[top].shape} but makes shape {shape}", "tops")
-                if top in layer.bottoms:
-                    pass  # in place: the same blob
-                elif layer.views:  # rebound to a view of the bottom at each forward
-                    placeholder = backend.xp.broadcast_to(backend.zeros(()), shape)
-                    self.blobs[top] = Blob(top, placeholder, backend.xp)
-                else:
-                    self.blobs[top] = Blob(top, backend.zeros(shape), backend.xp)
-            layer.top_blobs = [self.blobs[t] for t in layer.tops]
-            layer.saved_tops = [(self.blobs[t], backend.zeros(self.blobs[t].shape))
-                                for t in getattr(layer, "kept_tops", ())]
-            layer.detached = [(self.blobs[t], backend.zeros(self.blobs[t].shape))
-                              for t in getattr(layer, "detached_tops", ())]
+            except MemoryError as err:  # the budget is a lower bound; the allocator has the last word
+                raise self._error(layer, f"not enough memory: {err}") from None
         self.inputs = [t for l in self.layers if type(l).__name__ == "Input" for t in l.tops]
         read = {b for l in self.layers for b in l.bottoms if b not in l.tops}
         self.outputs = [b for b in self.blobs if b not in read]
+
+    def _setup_layer(self, layer, budget):
+        backend = self.backend
+        layer.backend, layer.xp = backend, backend.xp
+        layer.training = self.phase == "train"
+        layer.param_decls = []
+        layer.bottom_blobs = [self.blobs[b] for b in layer.bottoms]
+        top_shapes = [tuple(int(d) for d in shape)
+                      for shape in layer.setup([b.shape for b in layer.bottom_blobs])]
+        budget.add(layer, top_shapes)
+        for top, shape in zip(layer.tops, top_shapes):
+            if top in layer.bottoms and shape != self.blobs[top].shape:
+                raise layer.error(f"runs in place on '{top}' of shape "
+                                  f"{self.blobs[top].shape} but makes shape {shape}", "tops")
+            if top in layer.bottoms:
+                pass  # in place: the same blob
+            elif layer.views:  # rebound to a view of the bottom at each forward
+                placeholder = backend.xp.broadcast_to(backend.zeros(()), shape)
+                self.blobs[top] = Blob(top, placeholder, backend.xp)
+            else:
+                self.blobs[top] = Blob(top, backend.zeros(shape), backend.xp)
+        layer.top_blobs = [self.blobs[t] for t in layer.tops]
+        layer.saved_tops = [(self.blobs[t], backend.zeros(self.blobs[t].shape))
+                            for t in getattr(layer, "kept_tops", ())]
+        layer.detached = [(self.blobs[t], backend.zeros(self.blobs[t].shape))
+                          for t in getattr(layer, "detached_tops", ())]
 
     def _setup_params(self, share_with):
         """Create each declared parameter, or take it from the layer or net that shares it."""
@@ -180,8 +187,11 @@ class Net:
         owned = {id(p) for p in self.owned_params}
         self._borrowed_params = [p for p in self.param_registry.values() if id(p) not in owned]
         sizes = [math.prod(p.shape) for p in self.owned_params]
-        self.param_data = backend.zeros(sum(sizes))
-        self.param_diff = backend.zeros(sum(sizes))
+        try:
+            self.param_data = backend.zeros(sum(sizes))
+            self.param_diff = backend.zeros(sum(sizes))
+        except MemoryError as err:
+            raise GraphnetError(f"not enough memory for the parameters: {err}", net=self.name) from None
         offset = 0
         for param, size in zip(self.owned_params, sizes):
             param.data = self.param_data[offset:offset + size].reshape(param.shape)
@@ -193,6 +203,8 @@ class Net:
                 field = f"{param.name}_filler"  # the YAML key, where the layer has one
                 field = field if field in param.layer.fields else f"{param.name} filler"
                 raise self._locate(err.locate(field=field), param.layer) from None
+            except MemoryError as err:
+                raise self._error(param.layer, f"not enough memory: {err}") from None
             param.data[...] = backend.asarray(values)
 
     def _find_backward(self):

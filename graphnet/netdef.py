@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .errors import GraphnetError, did_you_mean
+from .errors import GraphnetError, did_you_mean, shown
 from .layers import LAYERS
 
 TOP_KEYS = ("name", "include", "seed", "backend", "dtype", "layers", "solver", "coffee_breaks")
@@ -49,8 +49,21 @@ class LocatedList(list):
         return twin
 
 
+MAX_DEPTH = 50  # far deeper than any netdef, far shallower than Python's recursion limit
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+
+    def compose_node(self, parent, index):
+        # PyYAML builds nested nodes by recursion: refuse deep nesting before Python does.
+        self.depth = getattr(self, "depth", 0) + 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise GraphnetError(f"nests more than {MAX_DEPTH} levels deep", file=self.name,
+                                    line=self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.add_implicit_resolver(
@@ -69,6 +82,9 @@ def _construct_mapping(loader, node):
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue
         key = loader.construct_object(key_node)
+        if not isinstance(key, str):
+            raise GraphnetError(f"keys must be names, got {shown(key)}", file=loader.name,
+                                line=key_node.start_mark.line + 1)
         if key in seen:
             raise GraphnetError(f"key '{key}' appears twice in one mapping (first on line {seen[key]})",
                                 file=loader.name, line=key_node.start_mark.line + 1)
@@ -102,6 +118,12 @@ def parse_yaml(text, file):
                             line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as err:
         raise GraphnetError("not valid YAML: " + " ".join(str(err).split()), file=file) from None
+    except RecursionError:  # only when parsing starts from an already deep stack
+        raise GraphnetError("nests too deeply", file=file) from None
+    except (ValueError, OverflowError, KeyError, TypeError, AttributeError, IndexError) as err:
+        # a tagged value PyYAML fails to build (!!timestamp 2001-13-45, !!bool maybe), 5000 digits
+        raise GraphnetError(f"not valid YAML: cannot read a value ({type(err).__name__}: {err})",
+                            file=file) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -112,10 +134,15 @@ def _read(path, seen=()):
     if path in seen:
         raise GraphnetError("includes itself (through " + " -> ".join(seen) + ")", file=path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as err:
         raise GraphnetError(f"cannot read netdef: {err.strerror}", file=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise GraphnetError(f"is not a UTF-8 text file (byte {raw[err.start]:#04x} at offset {err.start})",
+                            file=path, line=raw.count(b"\n", 0, err.start) + 1) from None
     if not text.strip():
         raise GraphnetError("file is empty; a netdef is a mapping with 'layers:'", file=path)
     doc = parse_yaml(text, path)
@@ -124,14 +151,18 @@ def _read(path, seen=()):
     if not isinstance(doc, dict):
         kind = "list" if isinstance(doc, list) else type(doc).__name__
         raise GraphnetError(f"must be a mapping with 'layers:', got {kind} "
-                            f"{_brief(doc)}", file=path, line=1)
+                            f"{shown(doc)}", file=path, line=1)
     for key in doc:
         if key not in TOP_KEYS:
             raise GraphnetError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}",
                                 file=path, line=doc.key_lines.get(key))
     merged = {}
     includes = doc.get("include") or []
-    for include in [includes] if isinstance(includes, str) else includes:
+    includes = [includes] if isinstance(includes, str) else includes
+    if not isinstance(includes, list) or not all(isinstance(i, str) and i for i in includes):
+        raise GraphnetError(f"include: must be a file name or a list of them, got {shown(includes)}",
+                            file=path, line=doc.key_lines.get("include"))
+    for include in includes:
         base = os.path.join(os.path.dirname(path), str(include))
         merged = _merge(merged, _read(base, (*seen, path)))
     body = {k: v for k, v in doc.items() if k != "include"}
@@ -163,17 +194,12 @@ def _merge_layers(base, over):
     return layers
 
 
-def _brief(value):
-    text = repr(value)
-    return text if len(text) < 40 else text[:37] + "..."
-
-
 def layer_from_entry(entry, file=None, index=None, line=None):
     """The layer one netdef entry describes: {type: ..., name: ..., other fields}."""
     where = f"#{index + 1}" if index is not None else "#?"
     line = getattr(entry, "line", None) or line
     if not isinstance(entry, dict):
-        raise GraphnetError(f"must be a mapping with name and type, got {_brief(entry)}",
+        raise GraphnetError(f"must be a mapping with name and type, got {shown(entry)}",
                             file=file, line=line, layer=where)
     fields = dict(entry)
     name = fields.get("name") if isinstance(fields.get("name"), str) else None
@@ -181,6 +207,9 @@ def layer_from_entry(entry, file=None, index=None, line=None):
     if kind is None:
         raise GraphnetError("required field is missing", file=file, line=line,
                             layer=name or where, field="type")
+    if not isinstance(kind, str):
+        raise GraphnetError(f"must be a layer type name, got {shown(kind)}", layer=name or where,
+                            file=file, line=getattr(entry, "key_lines", {}).get("type", line), field="type")
     if kind not in LAYERS:
         raise GraphnetError(f"unknown layer type '{kind}'{did_you_mean(kind, LAYERS)}",
                             file=file, line=getattr(entry, "key_lines", {}).get("type", line),
@@ -225,22 +254,22 @@ def load_netdef(path, overrides=()):
         raise fail("layers", "required key is missing: a netdef lists its layers under 'layers:'")
     entries = doc["layers"]
     if not isinstance(entries, list) or not entries:
-        raise fail("layers", f"must be a non-empty list of layers, got {_brief(entries)}")
+        raise fail("layers", f"must be a non-empty list of layers, got {shown(entries)}")
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
     if not isinstance(name, str) or not name:
-        raise fail("name", f"must be a non-empty string, got {_brief(name)}")
+        raise fail("name", f"must be a non-empty string, got {shown(name)}")
     seed = doc.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise fail("seed", f"must be an integer >= 0, got {_brief(seed)}")
+        raise fail("seed", f"must be an integer >= 0, got {shown(seed)}")
     backend = doc.get("backend")
     if backend not in (None, "numpy", "cupy"):
-        raise fail("backend", f"must be numpy or cupy, got {_brief(backend)}")
+        raise fail("backend", f"must be numpy or cupy, got {shown(backend)}")
     dtype = doc.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
-        raise fail("dtype", f"must be float32 or float64, got {_brief(dtype)}")
+        raise fail("dtype", f"must be float32 or float64, got {shown(dtype)}")
     for key, kind in (("solver", dict), ("coffee_breaks", list)):
         if doc.get(key) is not None and not isinstance(doc[key], kind):
-            raise fail(key, f"must be a {'mapping' if kind is dict else 'list'}, got {_brief(doc[key])}")
+            raise fail(key, f"must be a {'mapping' if kind is dict else 'list'}, got {shown(doc[key])}")
     lines = list(getattr(entries, "item_lines", ())) + [None] * len(entries)
     layers = [layer_from_entry(entry, path, i, lines[i]) for i, entry in enumerate(entries)]
     return NetDef(path, name, layers, seed, backend, dtype, doc.get("solver") or {},
@@ -284,7 +313,7 @@ def apply_override(doc, override, path=None):
         elif isinstance(child, (list, dict)):
             child = node[part] = child.copy()
         else:
-            raise GraphnetError(f"'{'.'.join(trail)}' is {_brief(child)}, not a mapping", file=where)
+            raise GraphnetError(f"'{'.'.join(trail)}' is {shown(child)}, not a mapping", file=where)
         node = child
     if isinstance(node, list):
         raise GraphnetError(f"'{key}': a list item is addressed by name or number", file=where)

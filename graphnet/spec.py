@@ -10,11 +10,12 @@ A converter is a function value -> value that raises ValueError with a message i
 user's words ("must be > 0, got -4"); `Spec` adds the field's name and the owner's place.
 """
 
+import math
 import numbers
 
 import numpy as np
 
-from .errors import GraphnetError, did_you_mean
+from .errors import GraphnetError, did_you_mean, shown
 
 REQUIRED = object()
 
@@ -141,7 +142,7 @@ def integer(min=None, max=None):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                raise ValueError(f"must be an integer, got {value!r}")
+                raise ValueError(f"must be an integer, got {shown(value)}")
         return _bounds(int(value), min, max, None, None)
     return convert
 
@@ -152,22 +153,28 @@ def number(min=None, max=None, above=None, below=None):
             try:
                 value = float(value)
             except ValueError:
-                raise ValueError(f"must be a number, got {value!r}") from None
+                raise ValueError(f"must be a number, got {shown(value)}") from None
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"must be a number, got {value!r}")
-        return _bounds(float(value), min, max, above, below)
+            raise ValueError(f"must be a number, got {shown(value)}")
+        try:
+            value = float(value) + 0.0  # + 0.0: -0.0 is 0, which NumPy would call negative
+        except OverflowError:  # an integer of hundreds of digits
+            value = math.inf
+        if not math.isfinite(value):  # nan or inf is no setting: every use of it turns to nan
+            raise ValueError(f"must be a finite number, got {shown(value)}")
+        return _bounds(value, min, max, above, below)
     return convert
 
 
 def boolean(value):
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"must be true or false, got {value!r}")
+        raise ValueError(f"must be true or false, got {shown(value)}")
     return bool(value)
 
 
 def text(value):
     if not isinstance(value, str) or not value:
-        raise ValueError(f"must be a non-empty string, got {value!r}")
+        raise ValueError(f"must be a non-empty string, got {shown(value)}")
     return value
 
 
@@ -175,8 +182,8 @@ def choice(*options):
     def convert(value):
         if isinstance(value, str) and value.lower() in options:
             return value.lower()
-        raise ValueError(f"must be one of {', '.join(options)}, got {value!r}"
-                         f"{did_you_mean(str(value).lower(), options)}")
+        raise ValueError(f"must be one of {', '.join(options)}, got {shown(value)}"
+                         f"{did_you_mean(value.lower(), options) if isinstance(value, str) else ''}")
     return convert
 
 
@@ -208,7 +215,7 @@ def list_of(convert, min_len=0, max_len=None):
 
 def mapping(value):
     if not isinstance(value, dict):
-        raise ValueError(f"must be a mapping (key: value), got {value!r}")
+        raise ValueError(f"must be a mapping (key: value), got {shown(value)}")
     return dict(value)
 
 
@@ -264,7 +271,7 @@ class Registry(dict):
             value = {"type": value}
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
             raise ValueError(("must be a number, a " if self.number else "must be a ")
-                             + f"{self.family} name or a mapping with a type, got {value!r}")
+                             + f"{self.family} name or a mapping with a type, got {shown(value)}")
         fields = dict(value)
         kind = fields.pop("type")
         found = next((k for k in self if k.lower() == kind.lower()), None)  # ReLU or relu

@@ -2,12 +2,7 @@
 
 import math
 
-
-def _size(nbytes):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if nbytes < 1024 or unit == "GiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
+from .backend import describe_bytes as _size
 
 
 def describe(net):

@@ -179,3 +179,20 @@ def test_a_net_uses_the_environment_backend(monkeypatch):
     with pytest.raises(GraphnetError) as e:
         graphnet.Net("n", layers)
     assert "unknown backend 'nothing'" in str(e.value)
+
+
+def test_memory_is_the_machines_on_numpy():
+    from graphnet.backend import describe_bytes, host_memory
+    assert host_memory() == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") > 0
+    assert Backend("numpy").memory() == host_memory()
+    assert [describe_bytes(n) for n in (5, 1536, 2.84 * 2 ** 50, 2 ** 70)] == \
+        ["5 B", "1.5 KiB", "2.8 PiB", "1024.0 EiB"]
+
+
+@pytest.mark.gpu
+def test_memory_is_the_devices_free_memory_on_cupy():
+    if not graphnet.cupy_available():
+        pytest.skip("CuPy and an NVIDIA GPU are needed for the cupy backend")
+    import cupy
+    free, total = cupy.cuda.runtime.memGetInfo()
+    assert free <= Backend("cupy").memory() <= total

@@ -75,6 +75,26 @@ def test_number_rejects_what_is_not_a_number(value):
     assert message(number(), value) == f"must be a number, got {value!r}"
 
 
+@pytest.mark.parametrize("value, shown", [(float("nan"), "nan"), (float("inf"), "inf"),
+                                          ("-inf", "-inf"), (10 ** 400, "inf")])
+def test_number_must_be_finite(value, shown):
+    assert message(number(min=0), value) == f"must be a finite number, got {shown}"
+
+
+def test_minus_zero_is_zero():
+    # NumPy calls -0.0 negative (rng.normal(0, -0.0) refuses it): a field holds +0.0.
+    assert str(number(min=0)(-0.0)) == "0.0"
+
+
+def test_a_huge_value_is_shown_short():
+    bomb = ["lol"] * 9
+    for _ in range(9):
+        bomb = [bomb] * 9  # 9**10 items: a full repr would never end
+    assert message(text, bomb) == ("must be a non-empty string, got [[[...], [...], [...], ...], "
+                                   "[[...], [...], [...], ...], [[...], [...], [...], ...], ...]")
+    assert message(choice("max", "mean"), bomb).startswith("must be one of max, mean, got [[[...]")
+
+
 def test_number_bounds():
     assert message(number(min=0), -1) == "must be >= 0, got -1.0"
     assert message(number(max=1), "2") == "must be <= 1, got 2.0"

@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 
 from ..errors import GraphnetError
-from ..io.hdf5_reader import not_found
+from ..io.hdf5_reader import not_found, unreadable
 from . import check_source_folder
 from .package_index import download
 
@@ -96,7 +96,7 @@ def read_alphabet(path):
     except FileNotFoundError:
         raise not_found(path, "no such HDF5 file") from None
     except OSError as err:
-        raise GraphnetError(f"not a readable HDF5 file ({err})", path=path) from None
+        raise unreadable(path, err) from None
 
 
 def _written(path):

@@ -21,6 +21,10 @@ class Source(Kind):
         """The dataset as host arrays, one per top, samples along the first axis."""
         raise NotImplementedError
 
+    def shapes(self):
+        """The shapes `arrays` will have, without making them."""
+        raise NotImplementedError
+
 
 @SOURCES.register("parity")
 class Parity(Source):
@@ -30,6 +34,9 @@ class Parity(Source):
     noise = Field(number(min=0), 0.1, "std of the Gaussian noise added to the bits")
     seed = Field(integer(min=0), 0)
     tops = ("x", "y")
+
+    def shapes(self):
+        return [(self.n, self.bits), (self.n, 1)]
 
     def arrays(self):
         rng = np.random.default_rng(self.seed)
@@ -54,6 +61,9 @@ class Linear(Source):
         rng = np.random.default_rng([self.seed, 1])
         return rng.normal(0, 1, (self.outputs, self.dim)), rng.normal(0, 1, self.outputs)
 
+    def shapes(self):
+        return [(self.n, self.dim), (self.n, self.outputs)]
+
     def arrays(self):
         w, b = self.truth()
         rng = np.random.default_rng(self.seed)
@@ -70,6 +80,13 @@ class Product(Source):
     high = Field(number(), 1.0)
     seed = Field(integer(min=0), 0)
     tops = ("x", "y")
+
+    def validate(self):
+        if not np.isfinite(self.high - self.low):
+            raise ValueError(f"high - low must be a finite number, got {self.high} - {self.low}")
+
+    def shapes(self):
+        return [(self.n, 2), (self.n, 1)]
 
     def arrays(self):
         rng = np.random.default_rng(self.seed)

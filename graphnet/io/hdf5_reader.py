@@ -32,6 +32,13 @@ def not_found(path, message="no such file"):
     return GraphnetError(message + (f" ({'; '.join(hints)})" if hints else ""), path=path)
 
 
+def unreadable(path, err):
+    """The error for a file h5py cannot open; its messages span lines, ours take one."""
+    if os.path.isdir(path):
+        return GraphnetError("is a folder, not an HDF5 file", path=path)
+    return GraphnetError(f"not a readable HDF5 file ({' '.join(str(err).split())})", path=path)
+
+
 def source_files(source):
     """The HDF5 files a source names, in order."""
     if source.endswith(".txt"):
@@ -67,7 +74,7 @@ def read_dataset(path, name, missing_ok=False):
     except FileNotFoundError:
         raise not_found(path, "no such HDF5 file") from None
     except OSError as err:
-        raise GraphnetError(f"not a readable HDF5 file ({err})", path=path) from None
+        raise unreadable(path, err) from None
 
 
 class HDF5Source:
@@ -100,7 +107,7 @@ class HDF5Source:
         except FileNotFoundError:
             raise not_found(path, "no such HDF5 file") from None
         except OSError as err:
-            raise GraphnetError(f"not a readable HDF5 file ({err})", path=path) from None
+            raise unreadable(path, err) from None
         self.handles.append(handle)
         counts, shapes = set(), []
         for name in self.names:
@@ -146,7 +153,7 @@ class HDF5Source:
             for name, buffer in zip(self.names, buffers):
                 self.handles[file][name].read_direct(buffer, np.s_[start:start + count], np.s_[0:count])
         except (OSError, TypeError) as err:
-            raise GraphnetError(f"cannot read rows {start}:{start + count} ({err})",
+            raise GraphnetError(f"cannot read rows {start}:{start + count} ({' '.join(str(err).split())})",
                                 path=self.files[file]) from None
         return count
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..errors import shown
 from ..spec import Field, choice, integer
 from .base import register
 from .pooling import WindowPooling, pooled_extent
@@ -11,7 +12,7 @@ def _before_after(value):
     """Padding given once for both ends, or as [before, after]: 1 -> (1, 1)."""
     items = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
     if len(items) != 2:
-        raise ValueError(f"must be an integer or a pair [before, after], got {value!r}")
+        raise ValueError(f"must be an integer or a pair [before, after], got {shown(value)}")
     return tuple(integer(min=0)(v) for v in items)
 
 

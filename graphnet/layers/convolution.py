@@ -11,6 +11,7 @@ or (OH, OW, N), whichever is faster for the layer's shapes (see _batch_last).
 
 import math
 
+from ..errors import shown
 from ..fillers import filler
 from ..spec import Field, boolean, integer
 from .base import Layer, register
@@ -29,7 +30,7 @@ def pair(min=None):
             items = tuple(whole(v) for v in items)
         except ValueError:
             raise ValueError(f"must be an integer or a pair [h, w] of integers, "
-                             f"got {value!r}") from None
+                             f"got {shown(value)}") from None
         return tuple(bounded(v) for v in items)
     return convert
 

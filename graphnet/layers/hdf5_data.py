@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 
-from ..errors import GraphnetError
+from ..errors import GraphnetError, shown
 from ..io.hdf5_reader import HDF5Source, read_dataset
 from ..spec import Field, boolean, integer, number, optional, text
 from .base import Layer, register
@@ -21,7 +21,7 @@ def _number_or_file(value):
     try:
         return number()(value)
     except ValueError:
-        raise ValueError(f"must be a number or the path of an .h5 file, got {value!r}") from None
+        raise ValueError(f"must be a number or the path of an .h5 file, got {shown(value)}") from None
 
 
 @register

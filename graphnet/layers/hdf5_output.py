@@ -42,11 +42,12 @@ class HDF5Output(Layer):
                                  "first axis)", "bottoms")
         if os.path.exists(self.file_name) and not self.force_overwrite:
             raise self.error(f"{self.file_name} exists; set force_overwrite: true to replace it", "file_name")
-        os.makedirs(os.path.dirname(self.file_name) or ".", exist_ok=True)
         try:
+            os.makedirs(os.path.dirname(self.file_name) or ".", exist_ok=True)
             self.file = h5py.File(self.file_name, "w")
-        except OSError as err:
-            raise self.error(f"cannot create {self.file_name} ({err})", "file_name") from None
+        except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+            raise self.error(f"cannot create {self.file_name} ({' '.join(str(err).split())})",
+                             "file_name") from None
         for name, shape in zip(self.datasets or self.bottoms, bottom_shapes):
             # A chunk is a batch, or as many samples as fit in about 1 MiB.
             sample_bytes = max(1, int(np.prod(shape[1:])) * self.backend.dtype.itemsize)

@@ -16,7 +16,7 @@ class Index2Onehot(Layer):
 
     def setup(self, bottom_shapes):
         shape = tuple(bottom_shapes[0])
-        if len(shape) > 1 and shape[1] != 1:
+        if not shape or len(shape) > 1 and shape[1] != 1:
             raise self.error(f"needs class indices shaped (N,) or (N, 1, ...), got "
                              f"'{self.bottoms[0]}' of shape {shape}", "bottoms")
         return [(shape[0], self.n_class, *shape[2:])]

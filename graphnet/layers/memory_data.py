@@ -1,10 +1,13 @@
 """MemoryData: batches from arrays held in memory, or from a generated source."""
 
+import math
 import zlib
 
 import numpy as np
 
+from ..backend import describe_bytes, host_memory
 from ..datasets.synthetic import source
+from ..errors import shown
 from ..spec import Field, boolean, integer, list_of, optional
 from .base import Layer, register
 
@@ -12,7 +15,7 @@ from .base import Layer, register
 def _array(value):
     array = np.asarray(value)
     if array.ndim == 0 or array.dtype.kind not in "biuf":
-        raise ValueError(f"must be numeric arrays with samples along the first axis, got {value!r}")
+        raise ValueError(f"must be numeric arrays with samples along the first axis, got {shown(value)}")
     return array
 
 
@@ -43,22 +46,36 @@ class MemoryData(Layer):
         super().validate()
         if (self.source is None) == (self.data is None):
             raise self.error("give either source or data", "source")
-        arrays = self.arrays()
-        if len(arrays) != len(self.tops):
+        shapes = self.shapes()  # a source is made in setup, not here: it may be big
+        if len(shapes) != len(self.tops):
             field = "data" if self.data is not None else "source"
-            raise self.error(f"has {len(arrays)} arrays for {len(self.tops)} tops", field)
-        sizes = {len(a) for a in arrays}
+            raise self.error(f"has {len(shapes)} arrays for {len(self.tops)} tops", field)
+        sizes = {shape[0] for shape in shapes}
         if len(sizes) > 1:
             raise self.error(f"arrays differ in sample count: {sorted(sizes)}", "data")
 
     def arrays(self):
         return self.data if self.data is not None else self.source.arrays()
 
+    def shapes(self):
+        return [a.shape for a in self.data] if self.data is not None else self.source.shapes()
+
     def setup(self, bottom_shapes):
+        needed = sum(math.prod(shape) for shape in self.shapes()) * self.backend.dtype.itemsize
+        available = host_memory()
+        if self.data is None and available is not None and needed > available:
+            raise self.error(f"{self.source.n} samples of {self.source.type} need "
+                             f"{describe_bytes(needed)}, and there is {describe_bytes(available)}",
+                             "source")
         # Our own copy, on the host, in the net's dtype once rather than at every batch. The
         # tops are views of it (a gradient check writes into them): a user's arrays are never
         # written. A later layer that changes a top in place gets a copy (the net sees `views`).
-        self.samples = [np.array(a, dtype=self.backend.dtype) for a in self.arrays()]
+        with np.errstate(over="ignore", invalid="ignore"):  # what does not fit is refused below
+            self.samples = [np.array(a, dtype=self.backend.dtype) for a in self.arrays()]
+        for top, sample in zip(self.tops, self.samples):
+            if not np.isfinite(sample).all():
+                raise self.error(f"'{top}' holds values that are not finite in {self.backend.dtype}",
+                                 "data" if self.data is not None else "source")
         self.n_samples = len(self.samples[0])
         self.rng = np.random.default_rng([self.backend.seed, zlib.crc32(self.name.encode())])
         self.epoch, self.cursor = 0, 0

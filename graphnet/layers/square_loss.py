@@ -6,6 +6,9 @@ from .base import Loss, register
 def check_same_shape(layer, bottom_shapes):
     """Setup for a layer whose two bottoms are compared element by element."""
     a, b = (tuple(s) for s in bottom_shapes[:2])
+    if not a:  # a loss's own top, say: no axis of samples to average over
+        raise layer.error(f"'{layer.bottoms[0]}' is a single number; {type(layer).__name__} "
+                          f"needs a batch, samples along axis 0", "bottoms")
     if a != b:
         raise layer.error(f"shapes differ: '{layer.bottoms[0]}' is {a}, "
                           f"'{layer.bottoms[1]}' is {b}", "bottoms")

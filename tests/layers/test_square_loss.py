@@ -73,3 +73,16 @@ def test_needs_two_bottoms():
     with pytest.raises(GraphnetError) as err:
         SquareLoss(name="loss", bottoms=["p", "y", "z"])
     assert "layer 'loss'" in str(err.value) and "exactly 2" in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["SquareLoss", "BinaryCrossEntropyLoss", "HingeLoss", "BinaryAccuracy"])
+def test_a_single_number_is_not_a_batch(kind):
+    # Two losses' tops are single numbers: these layers average over samples, and had none.
+    from graphnet.layers import LAYERS
+    layers = [Input(name="in", tops=["p", "y"], shapes=[[4], [4]]),
+              SquareLoss(name="a", bottoms=["p", "y"]), SquareLoss(name="b", bottoms=["y", "p"]),
+              LAYERS[kind](name="l", bottoms=["a", "b"])]
+    with pytest.raises(GraphnetError) as err:
+        Net("n", layers)
+    assert str(err.value) == (f"net 'n': layer 'l': bottoms: 'a' is a single number; {kind} needs a "
+                              "batch, samples along axis 0")
