@@ -63,7 +63,9 @@ def softmax(graph, layer, x, y):
 
 @converts("ElementWise")
 def elementwise(graph, layer, x, y):
-    op = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div"}[layer.operation]
+    op = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "max": "Max"}[layer.operation]
+    if layer.coeff is not None:
+        x = [graph.node("Mul", [xi, graph.const("coeff", [c])]) for xi, c in zip(x, layer.coeff)]
     result = x[0]
     for i, other in enumerate(x[1:], 2):   # left to right, as graphnet adds them up
         result = graph.node(op, [result, other], out=y[0] if i == len(x) else None)

@@ -147,10 +147,12 @@ def test_crop(rng):
                  {**IMAGE, "ref": ["N", 4, 5, 4]}, rng)
 
 
-@pytest.mark.parametrize("operation, n", [("add", 3), ("sub", 2), ("mul", 3), ("div", 2)])
-def test_elementwise(rng, operation, n):
+@pytest.mark.parametrize("operation, n, coeff", [("add", 3, None), ("sub", 2, None), ("mul", 3, None),
+                                                ("div", 2, None), ("max", 3, None),
+                                                ("add", 3, [1.5, -0.5, 2])])
+def test_elementwise(rng, operation, n, coeff):
     names = ["a", "b", "c"][:n]
-    check_layers([ElementWise(name="op", bottoms=names, tops=["y"], operation=operation)],
+    check_layers([ElementWise(name="op", bottoms=names, tops=["y"], operation=operation, coeff=coeff)],
                  {name: ["N", 3, 4] for name in names}, rng,
                  make=lambda shape: rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape))
 

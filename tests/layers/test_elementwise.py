@@ -158,3 +158,51 @@ def test_shapes_must_match(shapes, words):
         Net("n", [Input(name="in", tops=names, shapes=shapes),
                   ElementWise(name="e", operation="mul", bottoms=names, tops=["y"])])
     assert f"layer 'e': bottoms: {words}" in str(err.value), str(err.value)
+
+
+# Caffe's Eltwise: MAX, and SUM with one coefficient per bottom.
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_max_forward_and_gradient(backend, rng, count):
+    arrays = [rng.normal(size=(3, 4)) for _ in range(count)]
+    layer = ElementWise(name="e", operation="max", bottoms=[f"x{i}" for i in range(count)], tops=["y"])
+    _, (y,) = run_layer(layer, arrays, backend=backend)
+    np.testing.assert_array_equal(y, np.max(arrays, axis=0))
+    report = check_layer(layer, arrays, backend=backend)
+    assert report.max_error < 1e-6, report
+
+
+def test_max_gradient_goes_to_the_first_maximum(rng):
+    a = np.array([[1.0, 5.0, 2.0]])
+    b = np.array([[1.0, 3.0, 7.0]])
+    c = np.array([[0.0, 5.0, 7.0]])
+    dy = np.array([[10.0, 20.0, 30.0]])
+    layer = ElementWise(name="e", operation="max", bottoms=["a", "b", "c"], tops=["y"])
+    y, (da, db, dc) = run_backward(layer, [a, b, c], dy)
+    np.testing.assert_array_equal(y, [[1.0, 5.0, 7.0]])
+    np.testing.assert_array_equal(da, [[10.0, 20.0, 0.0]])    # ties: the earlier bottom
+    np.testing.assert_array_equal(db, [[0.0, 0.0, 30.0]])
+    np.testing.assert_array_equal(dc, [[0.0, 0.0, 0.0]])
+
+
+def test_coeff_forward_and_gradient(backend, rng):
+    arrays = [rng.normal(size=(2, 3, 2)) for _ in range(3)]
+    layer = ElementWise(name="e", bottoms=["a", "b", "c"], tops=["y"], coeff=[1.5, -0.5, 2])
+    _, (y,) = run_layer(layer, arrays, backend=backend)
+    np.testing.assert_allclose(y, 1.5 * arrays[0] - 0.5 * arrays[1] + 2 * arrays[2], rtol=1e-12)
+    report = check_layer(layer, arrays, backend=backend)
+    assert report.max_error < 1e-6, report
+    dy = rng.normal(size=(2, 3, 2))
+    _, grads = run_backward(layer, arrays, dy)
+    for got, c in zip(grads, [1.5, -0.5, 2]):
+        np.testing.assert_allclose(got, c * dy, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(operation="mul", coeff=[1, 2]), "coeff: is for operation add only, got operation mul"),
+    (dict(coeff=[1, 2, 3]), "coeff: needs one factor per bottom (2), got 3"),
+])
+def test_coeff_mistakes(fields, message):
+    with pytest.raises(GraphnetError) as err:
+        ElementWise(name="e", bottoms=["a", "b"], tops=["y"], **fields)
+    assert f"layer 'e': {message}" in str(err.value)
