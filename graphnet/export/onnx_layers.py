@@ -91,6 +91,8 @@ def activation(graph, layer, x, y):
 @converts("Scale")
 def scale(graph, layer, x, y):
     bottom = layer.bottoms[0]
+    if len(layer.bottoms) == 2:
+        raise graph.error("a scale read from a second bottom is not exported yet", "bottoms")
     shape = graph.shape(bottom)
     axis = layer.axis % len(shape)
     if axis < graph.dynamic[bottom]:

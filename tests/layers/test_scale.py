@@ -119,8 +119,41 @@ def test_axes_must_fit_the_bottom(fields, shape, field, words):
     (dict(bias="yes"), "bias", "must be true or false"),
     (dict(bias_term=True), "bias_term", "unknown field"),
     (dict(scale_filler={"type": "gausian"}), "scale_filler", "gaussian"),
-    (dict(bottoms=["x", "s"]), "bottoms", "exactly 1, got 2"),
+    (dict(bottoms=["x", "s", "t"]), "bottoms", "1 to 2, got 3"),
 ])
 def test_bad_fields(fields, field, words):
     text = message(lambda: scale(**fields))
     assert "layer 'sc'" in text and field in text and words in text, text
+
+
+# Two bottoms: the scale is the second one (Caffe's Scale with bottom[1]).
+
+@pytest.mark.parametrize("shape, axis, scale_shape", [
+    ((2, 3, 4), 1, (3,)), ((2, 3, 4, 5), 0, (2, 3)), ((2, 3, 4), -1, (4,)), ((2, 3, 4), 1, (3, 4)),
+    ((4, 3), 0, (4, 3)),
+])
+@pytest.mark.parametrize("bias", [False, True])
+def test_two_bottoms_forward_and_gradient(backend, rng, shape, axis, scale_shape, bias):
+    x, s = rng.normal(size=shape), rng.normal(size=scale_shape)
+    layer = scale(bottoms=["x", "s"], axis=axis, bias=bias, bias_filler={"type": "gaussian"})
+    net, (y,) = run_layer(layer, [x, s], backend=backend)
+    start = axis % len(shape)
+    beta = net.backend.to_host(net.params["sc"][0].data) if bias else None
+    assert [p.key for p in net.params.get("sc", [])] == (["sc/bias"] if bias else [])
+    expected = reference(x, s, beta, start, start + len(scale_shape))
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+    report = check_layer(layer, [x, s], backend=backend)
+    assert report.max_error < 1e-6, report
+    assert {"bottom 'x'", "bottom 's'"} <= set(report.errors)
+
+
+def test_two_bottoms_in_place(rng):
+    x, s = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3))
+    report = check_layer(scale(bottoms=["x", "s"], tops=["x"], axis=0), [x, s])
+    assert report.max_error < 1e-6, report
+
+
+def test_two_bottoms_shape_mistake():
+    assert "layer 'sc': bottoms: 's' (4,) must match the axes of 'x' (2, 3, 4) from axis 1 on" in \
+        message(lambda: Net("n", [Input(name="in", tops=["x", "s"], shapes=[[2, 3, 4], [4]]),
+                                  scale(bottoms=["x", "s"])]))
