@@ -121,6 +121,11 @@ def export(args):
     command(args)
 
 
+def stats(args):
+    from .view.stats import command
+    command(args)
+
+
 def parser():
     import argparse  # here, not at the top: a Ctrl-C while it loads is caught by main
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
@@ -198,6 +203,11 @@ def parser():
     cmd.add_argument("--opset", type=int, default=17,
                      help="ONNX opset: 17 (default; onnxruntime 1.12 and later) to 28")
     cmd.set_defaults(run=export)
+
+    cmd = commands.add_parser("stats", help="a run's statistics as a table: last and best values")
+    cmd.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, e.g. snapshots/mnist")
+    cmd.add_argument("--csv", metavar="FILE", help="also write every value: a row per iteration")
+    cmd.set_defaults(run=stats)
     return top
 
 
