@@ -6,7 +6,8 @@
 From the netdef's test-phase layers: every data layer becomes an `Input` of the same tops
 and per-sample shapes (the batch is whatever `predict` is given); losses and statistics
 drop out, with every layer and data top that only fed them (a label's path); a `Softmax`
-reads what each `SoftmaxLoss` read, so the net's output is probabilities; the net is built
+reads what each `SoftmaxLoss` read, and a `Sigmoid` what each `SigmoidCrossEntropyLoss` read,
+so the net's output is probabilities; the net is built
 in the test phase (Dropout is the identity, BatchNorm uses its running statistics).
 Other losses read their prediction as it is: BinaryCrossEntropyLoss and
 MultinomialLogisticLoss read probabilities already, SquareLoss and HingeLoss scores.
@@ -15,7 +16,7 @@ A netdef of `Input` layers with shapes (Caffe's deploy prototxt) is used as it i
 
 from .errors import GraphnetError
 from .io.snapshot import Snapshot, sample_shapes
-from .layers import Input, Softmax, SoftmaxLoss
+from .layers import Input, Sigmoid, SigmoidCrossEntropyLoss, Softmax, SoftmaxLoss
 from .net import Net
 from .topology import included
 
@@ -40,10 +41,12 @@ def deploy_layers(layers, shapes, batch=(1,)):
                 grown = True
     taken = {l.name for l in layers} | {t for l in layers for t in l.tops}
     softmaxes = []
-    for loss in (l for l in ends if isinstance(l, SoftmaxLoss)):
+    for loss in (l for l in ends if isinstance(l, (SoftmaxLoss, SigmoidCrossEntropyLoss))):
         name = "prob" if "prob" not in taken else f"{loss.name}_prob"
         taken.add(name)
-        softmaxes.append(Softmax(name=name, bottoms=[loss.bottoms[0]], tops=[name], axis=loss.axis))
+        softmaxes.append(Softmax(name=name, bottoms=[loss.bottoms[0]], tops=[name], axis=loss.axis)
+                         if isinstance(loss, SoftmaxLoss) else
+                         Sigmoid(name=name, bottoms=[loss.bottoms[0]], tops=[name]))
     out = []
     for layer in body:
         if layer not in kept:

@@ -83,3 +83,14 @@ def test_mistakes(bottoms, message):
     with pytest.raises(GraphnetError) as err:
         run_layer(loss(), bottoms)
     assert f"layer 'loss': {message}" in str(err.value)
+
+
+def test_deploy_net_gives_probabilities():
+    from graphnet.deploy import deploy_layers
+    from graphnet.layers import InnerProduct
+    layers = deploy_layers([Input(name="in", tops=["x", "t"], shapes=[[2, 3], [2, 4]]),
+                            InnerProduct(name="ip", bottoms=["x"], tops=["z"], output_dim=4),
+                            SigmoidCrossEntropyLoss(name="loss", bottoms=["z", "t"])], {})
+    assert [type(l).__name__ for l in layers] == ["Input", "InnerProduct", "Sigmoid"]
+    assert (layers[-1].bottoms, layers[-1].tops) == (["z"], ["prob"])
+    assert layers[0].tops == ["x"]
