@@ -11,7 +11,8 @@ class Accuracy(Statistic):
 
     Prediction (N, C, ...) holds scores with the classes along `axis`; the label, shaped
     (N, ...) or (N, 1, ...), holds class indices 0..C-1. A position is right when fewer
-    than `top_k` classes score higher than its label (as in Caffe: ties count as right).
+    than `top_k` other classes score at least as high as its label: as in Caffe, a class
+    tied with the label counts against it (a tie is wrong at top-1).
 
         - {name: accuracy, type: Accuracy, bottoms: [ip2, label], top_k: 5, phase: test}
     """
@@ -30,6 +31,7 @@ class Accuracy(Statistic):
     def forward(self, bottoms, tops):
         xp = self.xp
         x, y, valid = class_view(self, bottoms[0].data, bottoms[1].data)
-        higher = (x > xp.take_along_axis(x, y[:, None], 1)).sum(axis=1)
-        tops[0].data[...] = ((higher < self.top_k) & valid).sum()
+        # Caffe's count: the classes scoring >= the label's score, less the label itself.
+        at_least = (x >= xp.take_along_axis(x, y[:, None], 1)).sum(axis=1) - 1
+        tops[0].data[...] = ((at_least < self.top_k) & valid).sum()
         tops[0].data /= xp.maximum(valid.sum(), 1).astype(tops[0].data.dtype)

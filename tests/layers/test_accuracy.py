@@ -128,3 +128,14 @@ def test_labels_that_are_not_whole_numbers_are_refused(bad, backend):
     text = message(lambda: run_layer(accuracy(), [SCORES, np.array([0.0, bad, 2.0, 0.0])],
                                      backend=backend))
     assert text == f"layer 'acc': bottoms: labels must be class indices 0 to 2, got {bad:g} in 'y'"
+
+
+def test_ties_count_against_the_label(backend):
+    # Caffe's rule: a class scoring equal to the label's is counted as better than it.
+    scores = np.array([[0.5, 0.5, 0.0],    # label 0 tied with class 1: wrong at top-1, right at top-2
+                       [0.2, 0.2, 0.2],    # all tied: wrong at top-1 and top-2, right at top-3
+                       [0.1, 0.9, 0.9]])   # label 1 tied with class 2
+    labels = np.array([0.0, 1.0, 2.0])
+    for top_k, expected in [(1, 0.0), (2, 2 / 3), (3, 1.0)]:
+        _, (value,) = run_layer(accuracy(top_k=top_k), [scores, labels], backend=backend)
+        assert value == pytest.approx(expected), top_k
