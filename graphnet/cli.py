@@ -126,6 +126,11 @@ def stats(args):
     command(args)
 
 
+def plot(args):
+    from .view.plot import command
+    command(args)
+
+
 def parser():
     import argparse  # here, not at the top: a Ctrl-C while it loads is caught by main
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
@@ -208,6 +213,20 @@ def parser():
     cmd.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, e.g. snapshots/mnist")
     cmd.add_argument("--csv", metavar="FILE", help="also write every value: a row per iteration")
     cmd.set_defaults(run=stats)
+
+    cmd = commands.add_parser("plot", help="learning curves of one or more runs, as PNG, SVG or PDF "
+                                           "(pip install graphnet[plot])")
+    cmd.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, e.g. snapshots/mnist")
+    cmd.add_argument("-o", "--output", metavar="FILE",
+                     help="a .png, .svg or .pdf file (default: <first RUN_DIR>/curves.png)")
+    cmd.add_argument("--keys", nargs="+", metavar="KEY",
+                     help="the statistics to plot, e.g. train/loss,val/accuracy (default: all)")
+    cmd.add_argument("--smooth", type=int, metavar="N",
+                     help="average training curves over N iterations (default: 1%% of the run; 1: none)")
+    cmd.add_argument("--log-y", action="store_true", help="logarithmic y axes (where values are positive)")
+    cmd.add_argument("--follow", action="store_true",
+                     help="redraw the file whenever the statistics change, until Ctrl-C")
+    cmd.set_defaults(run=plot)
     return top
 
 

@@ -143,6 +143,8 @@ class Solver(Spec):
                 self.lounge.record(self.iteration, "train/loss", self.loss)
                 self.lounge.record(self.iteration, "train/learning_rate", self.learning_rate)
                 new_epoch, epoch = self.epoch != epoch, self.epoch
+                if new_epoch:  # where epochs begin: the second x axis of `graphnet plot`
+                    self.lounge.record(self.iteration, "train/epoch", epoch)
                 for coffee in self.breaks:
                     if coffee.due(self.iteration, epoch, new_epoch):
                         coffee.run(self)
