@@ -131,6 +131,11 @@ def plot(args):
     command(args)
 
 
+def draw(args):
+    from .view.draw import command
+    command(args)
+
+
 def parser():
     import argparse  # here, not at the top: a Ctrl-C while it loads is caught by main
     top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
@@ -227,6 +232,17 @@ def parser():
     cmd.add_argument("--follow", action="store_true",
                      help="redraw the file whenever the statistics change, until Ctrl-C")
     cmd.set_defaults(run=plot)
+
+    cmd = commands.add_parser("draw", help="draw a net: .dot, or .svg, .png, .pdf with Graphviz")
+    cmd.add_argument("netdef", help="the netdef YAML file")
+    cmd.add_argument("-o", "--output", metavar="FILE", required=True,
+                     help="a .dot file, or .svg, .png or .pdf (made by Graphviz's dot program)")
+    cmd.add_argument("--phase", choices=("train", "test"), default=None,
+                     help="draw one phase (default: both, the layers of only one told apart)")
+    cmd.add_argument("--splits", action="store_true",
+                     help="show the Split layers the net inserts where a blob fans out")
+    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cmd.set_defaults(run=draw)
     return top
 
 
