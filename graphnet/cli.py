@@ -25,14 +25,31 @@ def info(args):
     print(describe(net))
 
 
-def _net(args, netdef, phase, share_with=None):
+def _net(args, netdef, phase, share_with=None, team=None):
     from .net import Net
-    return Net(netdef.name, netdef.layers, phase=phase, share_with=share_with,
+    layers = netdef.layers
+    if team is not None:  # one of several processes: its share of every batch
+        from .parallel import sharded
+        layers = sharded(layers, team)
+    return Net(netdef.name, layers, phase=phase, share_with=share_with,
                backend=args.backend or netdef.backend, dtype=args.dtype or netdef.dtype,
                seed=netdef.seed if args.seed is None else args.seed)
 
 
 def solve(args):
+    from .parallel.comm import launched_processes
+    if args.procs is not None and args.procs < 1:
+        raise GraphnetError(f"must be 1 or more, got {args.procs}", field="--procs")
+    if args.procs and args.procs > 1:
+        from .parallel.launch import launch, without_procs
+        raise SystemExit(launch(args.procs, without_procs(sys.argv[1:])))
+    if launched_processes() > 1:  # one of the processes `mpiexec -n K graphnet solve` started
+        from .parallel.worker import run_as_rank
+        return run_as_rank(lambda team: _solve(args, team))
+    _solve(args)
+
+
+def _solve(args, team=None):
     import time
     from .netdef import load_netdef
     from .solver import Solver
@@ -52,13 +69,17 @@ def solve(args):
             raise KeyboardInterrupt
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, late_signal)
-    train = _net(args, netdef, "train")
+    if team is not None:
+        team.use_backend(args.backend or netdef.backend)
+    train = _net(args, netdef, "train", team=team)
     validates = any(type(b).__name__ == "ValidationPerformance" for b in solver.breaks)
-    test = _net(args, netdef, "test", share_with=train) if validates or hasattr(
+    test = _net(args, netdef, "test", share_with=train, team=team) if validates or hasattr(
         solver.lr_policy, "observe") else None
+    if team is not None:
+        team.check(train, test)
     start = time.perf_counter()
     solver.solve(train, test, resume=args.resume, weights=args.weights, fresh=args.fresh,
-                 partial_weights=args.partial_weights, netdef=netdef_record(train, solver))
+                 partial_weights=args.partial_weights, netdef=netdef_record(train, solver), comm=team)
     if solver.iterations_run:
         print(f"{netdef.name}: {solver.iterations_run} iterations in {time.perf_counter() - start:.1f} s, "
               f"now at iteration {solver.iteration}, loss {solver.loss:.6g}; run directory {solver.directory}",
@@ -154,6 +175,9 @@ def parser():
     cmd.add_argument("--fresh", action="store_true",
                      help="start anew in a run directory that holds a run, moving that run "
                           "aside into <run_dir>/previous-<time>/ (nothing is deleted)")
+    cmd.add_argument("--procs", type=int, default=None, metavar="K",
+                     help="train on K processes (data-parallel), launching mpiexec -n K "
+                          "(pip install graphnet[mpi])")
     cmd.set_defaults(run=solve)
 
     cmd = commands.add_parser("data", help="prepare a dataset as HDF5 files under data/")

@@ -48,6 +48,9 @@ class HDF5Data(Layer):
     is_source = True
     differentiable = False
     state_attrs = ("epoch", "schedule", "position", "row_order", "row", "rng")
+    # (rank, processes), set by graphnet.parallel: every process walks the same schedule in
+    # global batches of processes * batch_size rows and reads only the blocks of its own share.
+    shard = (0, 1)
 
     def setup(self, bottom_shapes):
         try:
@@ -115,14 +118,18 @@ class HDF5Data(Layer):
         self.data.read_into(*key, self.block)
 
     def forward(self, bottoms, tops):
-        filled = 0
-        while filled < self.batch_size:
-            block = self._current_block()
-            take = min(self.batch_size - filled, len(self.row_order) - self.row)
-            index = self.row_order[self.row:self.row + take]
-            for array, host in zip(block, self.host):
-                np.take(array, index, axis=0, out=host[filled:filled + take], mode="clip")
-            filled += take
+        rank, processes = self.shard
+        mine, end = rank * self.batch_size, (rank + 1) * self.batch_size
+        served = 0   # rows of the global batch passed so far
+        while served < self.batch_size * processes:
+            take = min(self.batch_size * processes - served, len(self.row_order) - self.row)
+            low, high = max(served, mine), min(served + take, end)
+            if low < high:  # this process's rows: the only blocks it reads
+                block = self._current_block()
+                index = self.row_order[self.row + low - served:self.row + high - served]
+                for array, host in zip(block, self.host):
+                    np.take(array, index, axis=0, out=host[low - mine:high - mine], mode="clip")
+            served += take
             self.row += take
             if self.row == len(self.row_order):
                 self._advance()

@@ -41,6 +41,9 @@ class MemoryData(Layer):
     differentiable = False
     views = True   # a batch in order is a view of the samples: nothing is copied
     state_attrs = ("epoch", "cursor", "order", "rng")
+    # (rank, processes), set by graphnet.parallel: every process walks the same order in
+    # global batches of processes * batch_size and serves its own batch_size of each.
+    shard = (0, 1)
 
     def validate(self):
         super().validate()
@@ -85,13 +88,13 @@ class MemoryData(Layer):
     def _new_order(self):
         return self.rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
 
-    def _next_indices(self):
-        if not self.shuffle and self.cursor + self.batch_size <= self.n_samples:
-            start, self.cursor = self.cursor, self.cursor + self.batch_size
+    def _next_indices(self, size):
+        if not self.shuffle and self.cursor + size <= self.n_samples:
+            start, self.cursor = self.cursor, self.cursor + size
             if self.cursor == self.n_samples:
                 self.epoch, self.cursor = self.epoch + 1, 0
-            return slice(start, start + self.batch_size)  # in order: a slice, not a gather
-        parts, need = [], self.batch_size
+            return slice(start, start + size)  # in order: a slice, not a gather
+        parts, need = [], size
         while need:
             part = self.order[self.cursor:self.cursor + need]
             parts.append(part)
@@ -103,6 +106,11 @@ class MemoryData(Layer):
         return np.concatenate(parts)
 
     def forward(self, bottoms, tops):
-        index, xp = self._next_indices(), self.xp
+        rank, processes = self.shard
+        index, xp = self._next_indices(self.batch_size * processes), self.xp
+        if processes > 1:
+            first = rank * self.batch_size
+            index = (slice(index.start + first, index.start + first + self.batch_size)
+                     if isinstance(index, slice) else index[first:first + self.batch_size])
         for array, top in zip(self.samples, tops):
             top.data = xp.asarray(array[index])   # NumPy: a view (or a gather); CuPy: a copy on the GPU

@@ -38,6 +38,9 @@ class SequenceData(Layer):
     state_attrs = ("epoch", "position")
     sample_axes = 2
     sample_name = "steps"
+    # (rank, processes), set by graphnet.parallel: the text is cut into processes * batch_size
+    # streams and this process serves streams rank * batch_size onwards.
+    shard = (0, 1)
 
     def setup(self, bottom_shapes):
         self.values = self._read(self.dataset)
@@ -45,13 +48,16 @@ class SequenceData(Layer):
         if starts is not None and starts.shape != self.values.shape:
             raise self.error(f"'{self.source}' has 'cont' of shape {starts.shape}, but "
                              f"'{self.dataset}' is {self.values.shape}", "source")
-        windows = (len(self.values) - 1) // self.batch_size // self.seq_len
+        rank, processes = self.shard
+        streams = self.batch_size * processes
+        windows = (len(self.values) - 1) // streams // self.seq_len
         if windows == 0:
             raise self.error(f"'{self.source}' holds {len(self.values)} values in '{self.dataset}': "
-                             f"too few for {self.batch_size} streams of {self.seq_len} + 1", "source")
+                             f"too few for {streams} streams of {self.seq_len} + 1", "source")
         self.stream_length = windows * self.seq_len
         steps = np.arange(self.seq_len)[:, None]
-        self.window = steps + np.arange(self.batch_size)[None, :] * ((len(self.values) - 1) // self.batch_size)
+        mine = np.arange(rank * self.batch_size, (rank + 1) * self.batch_size)
+        self.window = steps + mine[None, :] * ((len(self.values) - 1) // streams)
         self.starts = starts
         self.epoch, self.position = 0, 0
         return [(self.seq_len, self.batch_size)] * 3

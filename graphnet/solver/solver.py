@@ -12,6 +12,7 @@ by the parameter's decay_mult; take the method's step with rate*lr_mult; apply m
 constraints; count the iteration; take the coffee breaks that are due.
 """
 
+import contextlib
 import math
 import os
 import signal
@@ -19,6 +20,7 @@ import signal
 import numpy as np
 
 from ..coffee.breaks import coffee_break
+from ..coffee.console import say
 from ..coffee.lounge import CoffeeLounge
 from ..errors import GraphnetError
 from ..io.run_dir import RunDirectory, snapshot_name
@@ -45,6 +47,7 @@ class Solver(Spec):
         super().__init__(method=method, **{**(params or {}), **fields})
         self.breaks = []
         self.net = self.test_net = None
+        self.comm, self.writer = None, True   # solve(comm=...) for one of several processes
 
     def _error(self, message, values, field=None):
         return GraphnetError(message, field=f"solver: {field}" if field else "solver")
@@ -81,11 +84,13 @@ class Solver(Spec):
     # --- solving ------------------------------------------------------------------------
 
     def solve(self, net, test_net=None, *, resume=None, weights=None, netdef=None, fresh=False,
-              partial_weights=False):
+              partial_weights=False, comm=None):
         """Train `net` up to max_iter. resume: a snapshot path, or True for the newest one in
         run_dir; weights: a snapshot whose parameters start the run (fine-tuning; with
         partial_weights, the ones it lacks start from their fillers). A fresh run into a run
-        directory that holds a run is refused unless `fresh`, which moves that run aside."""
+        directory that holds a run is refused unless `fresh`, which moves that run aside.
+        comm: a graphnet.parallel.DataParallel, for one process of a data-parallel run."""
+        self.comm, self.writer = comm, comm is None or comm.writer
         given = [b.net for b in self.breaks if getattr(b, "net", None) is not None]
         self.net, self.test_net, self.netdef = net, test_net or (given or [None])[0], netdef or {}
         self.directory = self.run_dir or os.path.join("snapshots", net.name)
@@ -102,16 +107,21 @@ class Solver(Spec):
         self._decay = self.weight_decay * self._decay_mult
         self._operands_of = None
         self._max_norms = [p for p in net.owned_params if p.max_norm]
-        with RunDirectory(self.directory) as run_dir:
-            run_dir.remove_partial_files()
-            # Read whole before --fresh may move the file aside (it may be of the old run).
-            weights = Snapshot(weights) if weights else None
-            if not resume:
-                self._start_fresh(run_dir, fresh)
-            if weights:
-                print(load_weights(net, weights, partial_weights), flush=True)
-            if resume:
-                self._resume(run_dir, resume)
+        # Only the writer (the one process, or rank 0 of several) takes the run directory.
+        with RunDirectory(self.directory) if self.writer else contextlib.nullcontext() as run_dir:
+            snap = None
+            if self.writer:
+                run_dir.remove_partial_files()
+                # Read whole before --fresh may move the file aside (it may be of the old run).
+                weights = Snapshot(weights) if weights else None
+                if not resume:
+                    self._start_fresh(run_dir, fresh)
+                if weights:
+                    print(load_weights(net, weights, partial_weights), flush=True)
+                if resume:
+                    snap = self._resume(run_dir, resume)
+            if comm is not None:
+                comm.start(self, snap)
             if resume and self.iteration >= self.max_iter:
                 self.stop(f"{self.directory}: nothing to do: the run already reached iteration "
                           f"{self.iteration} (max_iter {self.max_iter}, loss {self.loss:.6g}); raise "
@@ -126,14 +136,14 @@ class Solver(Spec):
 
     def _train(self):
         self.learning_rate = self.lr_policy.rate(self.iteration)
-        self.lounge = CoffeeLounge(os.path.join(self.directory, "statistics.h5"))
+        self.lounge = CoffeeLounge(os.path.join(self.directory, "statistics.h5") if self.writer else None)
         warning = self.lounge.load(up_to=self.iteration)
         if warning:
             print(warning, flush=True)
         epoch, start = self.epoch, self.iteration
         for coffee in self.breaks:
             coffee.setup(self)
-        self._signal = None
+        self._signal = self._pending = None
         previous = self._catch_signals()
         try:
             while self.iteration < self.max_iter and self.stopped is None:
@@ -174,6 +184,7 @@ class Solver(Spec):
             folder = run_dir.move_aside(later)
             print(f"moved the {len(later)} later snapshot(s) ({', '.join(later)}) aside into {folder}",
                   flush=True)
+        return snap
 
     def _start_fresh(self, run_dir, fresh):
         found = run_dir.run_files()
@@ -202,6 +213,8 @@ class Solver(Spec):
         w, g = net.param_data, net.param_diff
         if self.iter_size > 1:
             g *= 1.0 / self.iter_size
+        if self.comm is not None:
+            self.loss = self.comm.reduce_gradients(self)
         if self.clip_gradients:
             norm = float(xp.sqrt(xp.dot(g, g)))
             if norm > self.clip_gradients:
@@ -273,6 +286,8 @@ class Solver(Spec):
     def run_validation(self, test_net=None):
         """One epoch of the test net; returns {statistic: value} and records val/<statistic>."""
         stats = (test_net or self.test_net).forward_epoch()
+        if self.comm is not None:
+            stats = self.comm.mean_statistics(stats)
         for key, value in stats.items():
             self.lounge.record(self.iteration, f"val/{key}", value)
         observe = getattr(self.lr_policy, "observe", None)
@@ -290,8 +305,8 @@ class Solver(Spec):
                 else:
                     self.state[name][...] = live
             if worse:
-                print(f"validation {key} got worse: back to the parameters of the best validation, "
-                      f"learning rate now {self.lr_policy.rate(self.iteration):.4g}", flush=True)
+                say(f"validation {key} got worse: back to the parameters of the best validation, "
+                    f"learning rate now {self.lr_policy.rate(self.iteration):.4g}")
         return stats
 
     def snapshot(self, name=None):
@@ -304,11 +319,16 @@ class Solver(Spec):
                                 f"{self.iteration}, so no snapshot is written; "
                                 + good_snapshot_line(self.directory), net=self.net.name)
         path = os.path.join(self.directory, name or snapshot_name(self.iteration))
+        if not self.writer:
+            return path
         self.lounge.save()
         nets = {"test": self.test_net} if self.test_net is not None else {}
+        # Several processes keep their data positions in global batches: one copy is every one's.
+        processes = {"processes": self.comm.size} if self.comm is not None else {}
         save_snapshot(path, self.net, iteration=self.iteration, epoch=self.epoch,
                       solver_attrs={"method": self.method.type, "lr_policy": self.lr_policy.state(),
-                                    "momentum": self.momentum.state(), "netdef": self.netdef},
+                                    "momentum": self.momentum.state(), "netdef": self.netdef,
+                                    **processes},
                       solver_arrays=self.state, nets=nets, netdef=self.netdef, loss=self.loss)
         return path
 
@@ -317,12 +337,15 @@ class Solver(Spec):
         def handler(signum, frame):
             if self.saved_on_signal:  # the work is saved and the run ends: nothing left to abort
                 return
-            if self._signal:
+            if self._signal or self._pending:
                 raise KeyboardInterrupt
-            self._signal = signal.Signals(signum).name
+            if self.comm is not None:  # every process stops after the same iteration: the
+                self._pending = signal.Signals(signum).name  # next reduction tells them all
+            else:
+                self._signal = signal.Signals(signum).name
         previous = {}
         try:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in (signal.SIGINT, signal.SIGTERM) + ((signal.SIGUSR1,) if self.comm else ()):
                 previous[signum] = signal.signal(signum, handler)
         except ValueError:  # not the main thread: leave signals alone
             pass
