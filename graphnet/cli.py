@@ -1,5 +1,14 @@
 """The `graphnet` command. A user mistake prints one line and exits with status 2."""
 
+OVERVIEW = """\
+graphnet: deep-learning nets of named layers joined by named blobs, as in Caffe and
+Mocha, written in YAML or Python and trained on NumPy (CPU) or CuPy (GPU).
+
+commands:
+{commands}
+
+'graphnet COMMAND --help' tells more. 'graphnet solve netdefs/xor.yaml' trains a tiny net."""
+
 import signal
 import sys
 
@@ -159,8 +168,13 @@ def draw(args):
 
 def parser():
     import argparse  # here, not at the top: a Ctrl-C while it loads is caught by main
-    top = argparse.ArgumentParser(prog="graphnet", description=__doc__.splitlines()[0])
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from . import __version__
+    top = argparse.ArgumentParser(prog="graphnet", usage="graphnet [-h] [--version] COMMAND ...",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"graphnet {__version__}")
+    # Listed by the overview, one line each, rather than by argparse, which wraps them.
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                  help=argparse.SUPPRESS)
     cmd = commands.add_parser("info", help="print the layers, blob shapes, parameters and memory of a net")
     _net_arguments(cmd)
     cmd.set_defaults(run=info)
@@ -200,18 +214,18 @@ def parser():
     cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
     cmd.set_defaults(run=sample)
 
-    cmd = commands.add_parser("time", help="per-layer forward and backward milliseconds, and images per second")
+    cmd = commands.add_parser("time", help="each layer's forward and backward time; images per second")
     _net_arguments(cmd)
     cmd.add_argument("--iterations", type=int, default=50)
     cmd.set_defaults(run=time_command)
 
     cmd = commands.add_parser("test", help="one epoch of the test net; prints every statistic")
     _net_arguments(cmd, phase=False)
-    cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
+    cmd.add_argument("--weights", metavar="SNAPSHOT", required=True,
+                     help="the trained parameters to test: a snapshot or best.h5")
     cmd.set_defaults(run=test)
 
-    cmd = commands.add_parser("predict", help="a trained net's outputs for inputs in files: "
-                                              ".h5, .npy or images")
+    cmd = commands.add_parser("predict", help="a trained net's outputs for .h5, .npy or image files")
     cmd.add_argument("netdef", help="the netdef YAML file the model was trained with")
     cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
     cmd.add_argument("--input", nargs="+", required=True, metavar="FILE",
@@ -229,8 +243,7 @@ def parser():
     cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
     cmd.set_defaults(run=predict)
 
-    cmd = commands.add_parser("export", help="write a trained net as an ONNX model "
-                                             "(pip install graphnet[onnx])")
+    cmd = commands.add_parser("export", help="a trained net as an ONNX model (graphnet[onnx])")
     cmd.add_argument("netdef", help="the netdef YAML file the model was trained with")
     cmd.add_argument("--weights", metavar="SNAPSHOT", required=True)
     cmd.add_argument("-o", "--output", metavar="MODEL", required=True, help="the .onnx file to write")
@@ -243,8 +256,7 @@ def parser():
     cmd.add_argument("--csv", metavar="FILE", help="also write every value: a row per iteration")
     cmd.set_defaults(run=stats)
 
-    cmd = commands.add_parser("plot", help="learning curves of one or more runs, as PNG, SVG or PDF "
-                                           "(pip install graphnet[plot])")
+    cmd = commands.add_parser("plot", help="learning curves of runs: PNG, SVG or PDF (graphnet[plot])")
     cmd.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, e.g. snapshots/mnist")
     cmd.add_argument("-o", "--output", metavar="FILE",
                      help="a .png, .svg or .pdf file (default: <first RUN_DIR>/curves.png)")
@@ -257,7 +269,7 @@ def parser():
                      help="redraw the file whenever the statistics change, until Ctrl-C")
     cmd.set_defaults(run=plot)
 
-    cmd = commands.add_parser("draw", help="draw a net: .dot, or .svg, .png, .pdf with Graphviz")
+    cmd = commands.add_parser("draw", help="a drawing of a net: .dot, or .svg, .png, .pdf (Graphviz)")
     cmd.add_argument("netdef", help="the netdef YAML file")
     cmd.add_argument("-o", "--output", metavar="FILE", required=True,
                      help="a .dot file, or .svg, .png or .pdf (made by Graphviz's dot program)")
@@ -267,7 +279,14 @@ def parser():
                      help="show the Split layers the net inserts where a blob fans out")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     cmd.set_defaults(run=draw)
+    top.description = _overview(commands)
     return top
+
+
+def _overview(commands):
+    listed = [(a.metavar or a.dest, a.help) for a in commands._choices_actions]
+    width = max(len(name) for name, _ in listed) + 2
+    return OVERVIEW.format(commands="\n".join(f"  {name:<{width}}{text}" for name, text in listed))
 
 
 def main(argv=None):

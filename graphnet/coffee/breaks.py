@@ -12,6 +12,7 @@ import sys
 import time
 
 from ..errors import GraphnetError, did_you_mean
+from .console import bar_fits, gone, say, showing
 from ..spec import Field, Kind, Registry, boolean, integer, optional, text
 
 BREAKS = Registry("coffee break")
@@ -44,16 +45,17 @@ class CoffeeBreak(Kind):
 
 @BREAKS.register("TrainingSummary")
 class TrainingSummary(CoffeeBreak):
-    """Loss, learning rate and speed: a tqdm bar on a terminal, a plain line otherwise."""
+    """Loss, learning rate and speed: a tqdm bar on a terminal, a plain line otherwise (output
+    to a file or pipe, TERM=dumb, a terminal of no width)."""
     every_n_iter = Field(optional(integer(min=1)), 100)
 
     def setup(self, solver):
         self.bar = None
         self.clock = (time.perf_counter(), solver.iteration)
-        if sys.stderr.isatty():
+        if bar_fits(sys.stderr):
             from tqdm import tqdm
-            self.bar = tqdm(total=solver.max_iter, initial=solver.iteration, unit="it",
-                            desc=solver.net.name, dynamic_ncols=True)
+            self.bar = showing(tqdm(total=solver.max_iter, initial=solver.iteration, unit="it",
+                                    desc=solver.net.name, dynamic_ncols=True))
 
     def run(self, solver):
         now, before = time.perf_counter(), self.clock
@@ -68,6 +70,7 @@ class TrainingSummary(CoffeeBreak):
 
     def finish(self, solver):
         if self.bar is not None:
+            gone(self.bar)
             self.bar.close()
 
 
@@ -99,8 +102,8 @@ class ValidationPerformance(CoffeeBreak):
 
     def run(self, solver):
         stats = solver.run_validation(self.test_net)
-        print(f"validation at iter {solver.iteration}: "
-              + ", ".join(f"{k} {v:.6g}" for k, v in stats.items()), flush=True)
+        say(f"validation at iter {solver.iteration}: "
+            + ", ".join(f"{k} {v:.6g}" for k, v in stats.items()))
         if self.key is None:
             return
         if self.key not in stats:
@@ -125,7 +128,7 @@ class Snapshot(CoffeeBreak):
     """Writes <run_dir>/snapshot-<iteration>.h5: everything needed to resume exactly."""
 
     def run(self, solver):
-        solver.snapshot()
+        say(f"snapshot at iter {solver.iteration}: {solver.snapshot()}")
 
 
 def coffee_break(value):

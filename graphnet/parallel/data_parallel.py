@@ -61,6 +61,12 @@ class DataParallel:
                       f"the data go on from its position in global batches of {self.size} x "
                       "batch_size rows", flush=True)
         self.processes.broadcast_(solver.net.param_data)
+        if self.rank:
+            # Dropout masks and other draws: a stream of this process's own, rank 0's jumped
+            # `rank` times (2^127 draws apart). Every process draws as often as rank 0, so its
+            # stream stays rank 0's jumped, and rank 0's, in the snapshot, restores them all.
+            backend = solver.net.backend
+            backend.rng = np.random.Generator(backend.rng.bit_generator.jumped(self.rank))
         self._check_agreement(solver)
 
     def reduce_gradients(self, solver):
