@@ -161,6 +161,11 @@ def plot(args):
     command(args)
 
 
+def import_caffe(args):
+    from .caffe.command import command
+    command(args)
+
+
 def draw(args):
     from .view.draw import command
     command(args)
@@ -268,6 +273,20 @@ def parser():
     cmd.add_argument("--follow", action="store_true",
                      help="redraw the file whenever the statistics change, until Ctrl-C")
     cmd.set_defaults(run=plot)
+
+    cmd = commands.add_parser("import-caffe", help="a Caffe prototxt net (and solver, and "
+                                                   ".caffemodel weights) as a graphnet netdef")
+    cmd.add_argument("prototxt", metavar="NET.prototxt")
+    cmd.add_argument("--solver", metavar="SOLVER.prototxt", help="also the solver: solver: and coffee_breaks:")
+    cmd.add_argument("--weights", metavar="MODEL.caffemodel",
+                     help="also the weights, written beside the netdef as OUT.h5")
+    cmd.add_argument("-o", "--output", metavar="OUT.yaml", required=True)
+    cmd.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                     help="the source of data layer NAME (or NAME:train, NAME:test; {phase} in "
+                          "PATH becomes the layer's phase)")
+    cmd.add_argument("--skip-unsupported", action="store_true",
+                     help="leave out fields and layers graphnet has no equivalent for, with a warning")
+    cmd.set_defaults(run=import_caffe)
 
     cmd = commands.add_parser("draw", help="a drawing of a net: .dot, or .svg, .png, .pdf (Graphviz)")
     cmd.add_argument("netdef", help="the netdef YAML file")

@@ -120,6 +120,29 @@ def save_snapshot(path, net, *, iteration, epoch, solver_attrs, solver_arrays, n
     os.replace(tmp, path)
 
 
+def save_weights(path, params, *, dtype="float32", inputs=None, netdef=None):
+    """A weights-only snapshot (iteration 0, no solver state, no data positions): {key: array}
+    as /params/<key>, checksummed like every snapshot, so `solve --weights` and
+    `graphnet.load` take it. For weights that come from elsewhere (a Caffe model)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with h5py.File(tmp, "w") as f:
+        f.attrs.update(format=FORMAT, version=VERSION, iteration=0, epoch=0, loss=float("nan"),
+                       dtype=np.dtype(dtype).name, netdef=json.dumps(netdef or {}))
+        if inputs is not None:
+            f.attrs["inputs"] = json.dumps(inputs)
+        f.create_group("params")
+        for key, value in params.items():
+            f.create_dataset(f"params/{key}", data=np.asarray(value, dtype=dtype))
+        f.create_group("solver")
+        f.create_group("rng").attrs["backend"] = json.dumps(None)
+        f.flush()
+        f.attrs["checksum"] = _digest(_contents(f))
+    with open(tmp, "rb") as done:
+        os.fsync(done.fileno())
+    os.replace(tmp, path)
+
+
 def sample_shapes(net):
     """{top: shape of one sample} for every data top of `net`: what a deploy net's inputs need,
     kept so that loading a model never needs the training data files."""
