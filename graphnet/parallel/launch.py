@@ -70,6 +70,8 @@ def _relay(stream, out):
                 print(said, file=out, flush=True)
         elif framed is not None:
             framed.append(line)
+        elif not line.strip(" \0\n"):  # the padding mpiexec leaves after its messages
+            continue
         else:
             out.write(line)
             out.flush()
