@@ -27,7 +27,7 @@ def deploy_layers(layers, shapes, batch=(1,)):
     layers = [l for l in layers if included(l, "test", set(), 0)]
     ends = [l for l in layers if l.is_loss or l.has_stats]
     body = [l for l in layers if not (l.is_loss or l.has_stats)]
-    read = {b for l in layers for b in l.bottoms}
+    read = {b for l in layers for b in l.bottoms if b not in l.tops}   # in place: still an output
     # What the predictions are: each loss's first bottom, and blobs that no layer reads.
     needed = {l.bottoms[0] for l in ends if l.is_loss}
     needed |= {t for l in body for t in l.tops if t not in read}
