@@ -17,25 +17,12 @@ import time
 import numpy as np
 
 from ..errors import GraphnetError, did_you_mean
-from .run_statistics import SETTINGS, higher_is_better, in_order, read_statistics, run_label, statistics_path
+from .run_statistics import (SETTINGS, default_window, higher_is_better, in_order,
+                             is_training_score, read_statistics, run_label, smooth,
+                             statistics_path)
 
 FORMATS = ("png", "svg", "pdf")
 PANEL_HEIGHT, WIDTH = 2.5, 9.0
-
-
-def smooth(values, window):
-    """The mean of each value and the window-1 before it (fewer at the start)."""
-    if window <= 1 or len(values) < 2:
-        return values
-    sums = np.cumsum(np.concatenate([[0.0], values]))
-    ends = np.arange(1, len(values) + 1)
-    starts = np.maximum(ends - window, 0)
-    return (sums[ends] - sums[starts]) / (ends - starts)
-
-
-def default_window(n):
-    """A window that leaves about a hundred independent points of a curve of n."""
-    return max(1, n // 100)
 
 
 def _epoch_scale(stats):
@@ -88,7 +75,7 @@ def figure(runs, all_stats, keys, window=None, log_y=False):
             colour = f"C{r % 10}"
             iterations, values = stats[key]
             positive &= bool((values > 0).all())
-            if key.startswith("train/") and key not in SETTINGS:
+            if is_training_score(key):
                 w = window or default_window(len(values))
                 if w > 1:
                     ax.plot(iterations, values, color=colour, alpha=0.2, linewidth=0.6)

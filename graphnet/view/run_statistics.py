@@ -9,6 +9,8 @@ memory, and read again once if a rename or a --fresh took it away in between.
 import os
 import time
 
+import numpy as np
+
 from ..errors import GraphnetError
 
 STATISTICS = "statistics.h5"
@@ -22,6 +24,26 @@ def higher_is_better(key):
     if key in SETTINGS:
         return None
     return "loss" not in key
+
+
+def is_training_score(key):
+    """A statistic of each training batch: noisy, so shown as a moving mean."""
+    return key.startswith("train/") and key not in SETTINGS
+
+
+def smooth(values, window):
+    """The mean of each value and the window-1 before it (fewer at the start)."""
+    if window <= 1 or len(values) < 2:
+        return values
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def default_window(n):
+    """A window that leaves about a hundred independent points of a curve of n."""
+    return max(1, n // 100)
 
 
 def in_order(keys):

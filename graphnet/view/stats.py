@@ -5,17 +5,24 @@ import csv
 import math
 
 from ..errors import GraphnetError
-from .run_statistics import higher_is_better, read_statistics, statistics_path
+from .run_statistics import (default_window, higher_is_better, is_training_score, read_statistics,
+                             smooth, statistics_path)
 
 
 def summary_rows(stats):
-    """[statistic, points, last, at, best, at] for each statistic, as text."""
+    """[statistic, points, last, at, best, at] for each statistic, as text. A training score
+    (one batch's) is the mean of the last 1% of the run, the line `graphnet plot` draws: the
+    best single batch says nothing."""
     rows = []
     for key, (iterations, values) in stats.items():
         if key == "train/epoch":
             continue  # an axis, not a statistic: the table's title says the epoch
+        if is_training_score(key):
+            window = default_window(len(values))
+            values = smooth(values, window)
+            key += f" (mean of {window})" if window > 1 else ""
         row = [key, f"{len(values):,}", _number(values[-1]), str(iterations[-1])]
-        higher = higher_is_better(key)
+        higher = higher_is_better(key.split(" ")[0])
         finite = [(v, i) for v, i in zip(values.tolist(), iterations.tolist()) if math.isfinite(v)]
         if higher is None or not finite:
             row += ["", ""]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from graphnet.cli import main
-from graphnet.view.plot import smooth
+from graphnet.view.run_statistics import smooth
 
 from ..runs import graphnet, wait_for, wide_netdef
 from .fake_runs import fake_run
