@@ -54,6 +54,9 @@ def in_order(keys):
 def statistics_path(run):
     """The statistics file of a run directory (or a statistics file given as it is)."""
     if os.path.isfile(run):
+        if not run.endswith(".h5"):
+            raise GraphnetError("is a file, not a run directory (the folder a run writes, e.g. "
+                                "snapshots/mnist)", file=run)
         return run
     path = os.path.join(run, STATISTICS)
     if os.path.isfile(path):

@@ -59,6 +59,7 @@ def test_the_csv_holds_every_value_exactly(tmp_path, capsys):
     (lambda p: fake_run(p / "r", "previous-20260101-000000") and str(p / "r"),
      "no statistics.h5; runs moved aside are in"),
     (lambda p: (p / "junk.h5").write_bytes(b"not hdf5") and str(p / "junk.h5"), "cannot read it"),
+    (lambda p: (p / "net.yaml").write_text("name: x") and str(p / "net.yaml"), "is a file, not a run"),
 ])
 def test_mistakes_are_one_line(tmp_path, capsys, make, expected):
     assert main(["stats", make(tmp_path)]) == 2
