@@ -51,6 +51,7 @@ class DataParallel:
     def start(self, solver, snapshot):
         """After rank 0 has read the snapshot a run resumes from (or None) and any --weights:
         every process starts from the same parameters, solver state and data positions."""
+        self.check(solver.net, solver.test_net)
         snapshot = self.processes.share(snapshot)
         if snapshot is not None:
             if not self.writer:
@@ -74,6 +75,8 @@ class DataParallel:
         net.param_diff on every process; returns the mean loss. A stop signal that reached any
         process (Ctrl-C, SIGTERM) stops them all after the same iteration."""
         net = solver.net
+        for param in self._shared_params:  # changed by this forward: rank 0's, before the check
+            self.processes.broadcast_(param.data)
         if solver.iteration % self.check_every == 0:
             self._check_agreement(solver)
         self._scalars[:] = solver.loss, bool(getattr(solver, "_pending", None))
@@ -82,8 +85,6 @@ class DataParallel:
         net.param_diff *= 1.0 / self.size
         if self._scalars[1] and not solver._signal:
             solver._signal = solver._pending or "a signal to another process"
-        for param in self._shared_params:
-            self.processes.broadcast_(param.data)
         return float(self._scalars[0]) / self.size
 
     def mean_statistics(self, stats):

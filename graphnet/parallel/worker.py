@@ -32,16 +32,26 @@ def run_as_rank(body):
     try:
         body(team)
     except GraphnetError as err:
+        _ending()
         _say(team, str(err))
         team.processes.abort(2)
-    except KeyboardInterrupt:
-        _say(team, "graphnet: interrupted")
+    except KeyboardInterrupt:  # only rank 0 says it: the others got it from mpiexec
+        _ending()
+        if team.writer:
+            print("graphnet: interrupted", file=sys.stderr, flush=True)
         team.processes.abort(130)
     except BaseException:  # our bug: the traceback, from whichever process met it
+        _ending()
         print(f"process {team.rank}:", file=sys.stderr)
         traceback.print_exc()
         sys.stderr.flush()
         team.processes.abort(1)
+
+
+def _ending():
+    """From here a signal ends this process quietly: it is mpiexec ending the job."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _say(team, line):
