@@ -274,17 +274,6 @@ def parser():
                      help="redraw the file whenever the statistics change, until Ctrl-C")
     cmd.set_defaults(run=plot)
 
-    cmd = commands.add_parser("draw", help="a drawing of a net: .dot, or .svg, .png, .pdf (Graphviz)")
-    cmd.add_argument("netdef", help="the netdef YAML file")
-    cmd.add_argument("-o", "--output", metavar="FILE", required=True,
-                     help="a .dot file, or .svg, .png or .pdf (made by Graphviz's dot program)")
-    cmd.add_argument("--phase", choices=("train", "test"), default=None,
-                     help="draw one phase (default: both, the layers of only one told apart)")
-    cmd.add_argument("--splits", action="store_true",
-                     help="show the Split layers the net inserts where a blob fans out")
-    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    cmd.set_defaults(run=draw)
-
     cmd = commands.add_parser("import-caffe", help="a Caffe prototxt net (and solver, and "
                                                    ".caffemodel weights) as a graphnet netdef")
     cmd.add_argument("prototxt", metavar="NET.prototxt")
@@ -298,6 +287,17 @@ def parser():
     cmd.add_argument("--skip-unsupported", action="store_true",
                      help="leave out fields and layers graphnet has no equivalent for, with a warning")
     cmd.set_defaults(run=import_caffe)
+
+    cmd = commands.add_parser("draw", help="a drawing of a net: .dot, or .svg, .png, .pdf (Graphviz)")
+    cmd.add_argument("netdef", help="the netdef YAML file")
+    cmd.add_argument("-o", "--output", metavar="FILE", required=True,
+                     help="a .dot file, or .svg, .png or .pdf (made by Graphviz's dot program)")
+    cmd.add_argument("--phase", choices=("train", "test"), default=None,
+                     help="draw one phase (default: both, the layers of only one told apart)")
+    cmd.add_argument("--splits", action="store_true",
+                     help="show the Split layers the net inserts where a blob fans out")
+    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cmd.set_defaults(run=draw)
     top.description = _overview(commands)
     return top
 
