@@ -8,8 +8,8 @@ gets a top of its own, named after the layer, and later readers of the blob read
 
 from ..errors import GraphnetError
 from ..layers import LAYERS
-from .layers import (CONVERTERS, GRAPHNET_MULTS, PARAM_NAMES, PHASES, SOURCES, CaffeLayer,
-                     Unsupported, _phase_rule, _true)
+from .caffe_layer import PHASES, CaffeLayer, Unsupported, is_true, phase_rule
+from .layers import CONVERTERS, GRAPHNET_MULTS, PARAM_NAMES, SOURCES
 
 NET_IGNORED = ("name", "debug_info")
 
@@ -154,7 +154,7 @@ def convert_layer(layer, ctx, blob_names, shared, taken, file):
         fields["loss_weight"] = loss_weight
     down = layer.all("propagate_down")
     if down:
-        fields["propagate_down"] = [_true(d) for d in down]
+        fields["propagate_down"] = [is_true(d) for d in down]
     fields.update(out)
     _params(layer, gtype, fields, shared, len(bottoms))
     for key in layer.msg.keys():
@@ -173,9 +173,9 @@ def _rules(layer, fields):
     if phase is not None:
         fields["phase"] = PHASES.get(phase)
     if include:
-        fields["include"] = [_phase_rule(r, layer) for r in include]
+        fields["include"] = [phase_rule(r, layer) for r in include]
     if exclude:
-        fields["exclude"] = [_phase_rule(r, layer) for r in exclude]
+        fields["exclude"] = [phase_rule(r, layer) for r in exclude]
 
 
 def _params(layer, gtype, fields, shared, n_bottoms):

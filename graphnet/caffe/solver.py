@@ -1,7 +1,7 @@
 """A Caffe SolverParameter (solver prototxt) as a netdef's `solver:` and `coffee_breaks:`."""
 
 from ..errors import GraphnetError
-from .layers import Unsupported
+from .caffe_layer import Unsupported
 
 METHODS = {"SGD": "sgd", "NESTEROV": "nesterov", "ADAGRAD": "adagrad", "RMSPROP": "rmsprop",
            "ADADELTA": "adadelta", "ADAM": "adam"}

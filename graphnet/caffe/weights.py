@@ -10,7 +10,8 @@ and each blob's shape (#7, or the legacy num/channels/height/width #1-#4) and va
 import numpy as np
 
 from ..errors import GraphnetError
-from .layers import PARAM_NAMES, V1_TYPES
+from .caffe_layer import V1_TYPES
+from .layers import PARAM_NAMES
 
 
 def _varint(buf, pos):
