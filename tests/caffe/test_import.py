@@ -287,3 +287,32 @@ def test_command_line(tmp_path, capsys):
     assert capsys.readouterr().err == f"{tmp_path}/missing.prototxt: no such file\n"
     assert main(["import-caffe", net, "-o", out, "--data", "nonsense"]) == 2
     assert capsys.readouterr().err == "--data: must be NAME=PATH, got 'nonsense'\n"
+
+
+def as_v1(text):
+    """A modern prototxt written the V1 way, as old files are (the types Inception uses)."""
+    for new, old in (('"Convolution"', "CONVOLUTION"), ('"ReLU"', "RELU"), ('"Pooling"', "POOLING"),
+                     ('"Concat"', "CONCAT")):
+        text = text.replace(f"type: {new}", f"type: {old}")
+    return text.replace("layer {", "layers {")
+
+
+def test_inception_block_in_v1(tmp_path):
+    modern, _ = imported(tmp_path, nets.INCEPTION)
+    old = str(tmp_path / "v1.yaml")
+    import_caffe(write(tmp_path, "v1.prototxt", as_v1(nets.INCEPTION)), old)
+    assert list(layers_of(old).values()) == list(layers_of(modern).values())
+    assert n_params(build(old)) == 163_696
+
+
+def test_lstm(tmp_path):
+    text = ('input: "x" input_shape { dim: 5 dim: 2 dim: 3 } input: "cont" input_shape { dim: 5 dim: 2 }\n'
+            'layer { name: "lstm1" type: "LSTM" bottom: "x" bottom: "cont" top: "h"\n'
+            '  recurrent_param { num_output: 4 weight_filler { type: "uniform" min: -0.1 max: 0.1 } } }\n')
+    out, _ = imported(tmp_path, text)
+    entry = layers_of(out)["lstm1"]
+    assert entry["forget_bias"] is None and entry["output_dim"] == 4
+    assert entry["weight_filler"] == entry["recurrent_filler"] == {"type": "uniform", "min": -0.1, "max": 0.1}
+    net = build(out)
+    # Caffe's blobs: W_xc (4H, I), b_c (4H), W_hc (4H, H): 48 + 16 + 64
+    assert n_params(net) == 128 and net.blobs["h"].shape == (5, 2, 4)

@@ -204,3 +204,20 @@ def test_mistakes_are_one_line(tmp_path, rng):
     with pytest.raises(GraphnetError, match=r"lenet.caffemodel: layer 'ip1' blob 'weight' has shape "
                                             r"\(500, 800\), graphnet's needs \(400, 800\)"):
         import_caffe(write(tmp_path, "n.prototxt", other), str(tmp_path / "n.yaml"), weights_path=model)
+
+
+def test_lstm_and_scale_blob_order(tmp_path, rng):
+    from graphnet.caffe.weights import map_weights
+    text = ('input: "x" input_shape { dim: 5 dim: 2 dim: 3 } input: "cont" input_shape { dim: 5 dim: 2 }\n'
+            'layer { name: "lstm1" type: "LSTM" bottom: "x" bottom: "cont" top: "h"\n'
+            '  recurrent_param { num_output: 4 } }\n'
+            'layer { name: "sc" type: "Scale" bottom: "h" bottom: "cont" top: "y" axis: 0 '
+            'scale_param { axis: 0 bias_term: true } }\n').replace(" axis: 0 scale", " scale")
+    out = str(tmp_path / "l.yaml")
+    import_caffe(write(tmp_path, "l.prototxt", text), out)
+    w_xc, b_c, w_hc, beta = (rng.normal(size=s) for s in ((16, 3), (16,), (16, 4), (5, 2)))
+    params, unused = map_weights([("lstm1", "LSTM", [w_xc, b_c, w_hc]), ("sc", "Scale", [beta]),
+                                  ("gone", "ReLU", [beta])], build(out), "l.caffemodel")
+    assert unused == ["gone"]
+    assert params["lstm1/weight"] is w_xc and params["lstm1/bias"] is b_c
+    assert params["lstm1/recurrent"] is w_hc and params["sc/bias"] is beta
