@@ -47,14 +47,14 @@ def _net(args, netdef, phase, share_with=None, team=None):
 
 def solve(args):
     from .parallel.comm import launched_processes
+    if launched_processes() > 1:  # one of the processes `mpiexec -n K graphnet solve` started
+        from .parallel.worker import run_as_rank
+        return run_as_rank(lambda team: _solve(args, team))
     if args.procs is not None and args.procs < 1:
         raise GraphnetError(f"must be 1 or more, got {args.procs}", field="--procs")
     if args.procs and args.procs > 1:
         from .parallel.launch import launch, without_procs
         raise SystemExit(launch(args.procs, without_procs(sys.argv[1:])))
-    if launched_processes() > 1:  # one of the processes `mpiexec -n K graphnet solve` started
-        from .parallel.worker import run_as_rank
-        return run_as_rank(lambda team: _solve(args, team))
     _solve(args)
 
 
@@ -79,6 +79,9 @@ def _solve(args, team=None):
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, late_signal)
     if team is not None:
+        if args.procs not in (None, team.size):
+            raise GraphnetError(f"is {args.procs}, but mpiexec started {team.size} processes",
+                                field="--procs")
         team.use_backend(args.backend or netdef.backend)
     train = _net(args, netdef, "train", team=team)
     validates = any(type(b).__name__ == "ValidationPerformance" for b in solver.breaks)

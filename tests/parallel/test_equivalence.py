@@ -6,6 +6,9 @@ import os
 
 import h5py
 import numpy as np
+import pytest
+
+import graphnet
 
 from .mpi import assert_close, needs_mpi, params, run, statistic
 
@@ -125,3 +128,16 @@ def test_resume_under_two_processes_is_bit_identical(tmp_path):
         assert "processes" in f["solver"].attrs
     assert np.array_equal(statistic(tmp_path / "whole", "train/loss")[1],
                           statistic(tmp_path / "parts", "train/loss")[1])
+
+
+@pytest.mark.gpu
+def test_mlp_on_gpus_two_processes_equal_one(tmp_path):
+    """--backend cupy: NCCL when each process has a GPU of its own, else through host memory."""
+    if not graphnet.cupy_available():
+        pytest.skip("CuPy and an NVIDIA GPU are needed for the cupy backend")
+    for name, batch, procs in (("one", 32, 1), ("two", 16, 2)):
+        netdef = _write(tmp_path, f"{name}.yaml", MLP, batch=batch, method="sgd", max_iter=20,
+                        run_dir=tmp_path / name, dropout="")
+        code, out, err = run("solve", netdef, "--backend", "cupy", procs=procs)
+        assert code == 0, err
+    assert_close(params(tmp_path / "one/snapshot-00000020.h5"), params(tmp_path / "two/snapshot-00000020.h5"))
