@@ -169,6 +169,15 @@ def test_override_mistakes(tmp_path, override, words):
         assert word in str(err.value), str(err.value)
 
 
+@pytest.mark.parametrize("include, shown", [("3", "3"), ("{a: b.yaml}", "{'a': 'b.yaml'}"),
+                                           ("[a.yaml, [b.yaml]]", "['a.yaml', ['b.yaml']]")])
+def test_include_must_name_files(tmp_path, include, shown):
+    path = write(tmp_path, f"include: {include}\n" + HEAD)
+    with pytest.raises(GraphnetError) as err:
+        load_netdef(path)
+    assert str(err.value) == f"{path}:1: include: must be a file name or a list of them, got {shown}"
+
+
 def test_include_loop_is_an_error(tmp_path):
     write(tmp_path, "include: [b.yaml]\n" + HEAD, "a.yaml")
     path = write(tmp_path, "include: [a.yaml]\n" + HEAD, "b.yaml")

@@ -141,3 +141,17 @@ def test_batches_are_views_yet_nothing_changes_the_samples():
     np.testing.assert_array_equal(net.layer("d").samples[0], kept)
     net.blobs["x"].data[...] = 7.0   # as a gradient check does: our own copy, never the user's array
     np.testing.assert_array_equal(x, kept)
+
+
+def test_a_product_range_beyond_floats_is_refused():
+    with pytest.raises(GraphnetError) as err:
+        MemoryData(name="d", tops=["x", "y"], batch_size=2,
+                   source={"type": "product", "low": -1.7e308, "high": 1.7e308})
+    assert str(err.value) == ("layer 'd': source: high - low must be a finite number, "
+                              "got 1.7e+308 - -1.7e+308")
+
+
+def test_loading_a_netdef_makes_no_source():
+    # A big source is made when the net is built, after its size is checked, not when read.
+    layer = MemoryData(name="d", tops=["x", "y"], batch_size=2, source={"type": "parity", "n": 2 ** 40})
+    assert layer.shapes() == [(2 ** 40, 3), (2 ** 40, 1)]

@@ -101,3 +101,11 @@ def test_memory_output_keeps_every_bottom_on_the_host(backend):
     assert all(type(a) is np.ndarray for a in xs + ys)
     np.testing.assert_array_equal(np.concatenate(ys), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1])
     np.testing.assert_array_equal(np.concatenate(xs)[:, 1], np.concatenate(ys) * 2)
+
+
+def test_a_file_name_below_a_file_is_one_line(tmp_path):
+    (tmp_path / "f").write_text("not a folder")
+    with pytest.raises(GraphnetError) as err:
+        Net("n", [data_layer(), HDF5Output(name="o", bottoms=["x"], file_name=str(tmp_path / "f" / "o.h5"))])
+    assert str(err.value).startswith(f"net 'n': layer 'o': file_name: cannot create {tmp_path}/f/o.h5 (")
+    assert "\n" not in str(err.value)
