@@ -190,6 +190,20 @@ LAYER = 'layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: 
     ('layer { name: "t" type: "TanH" bottom: "x" top: "y" tanh_param { engine: CAFFE } '
      'include { phase: TRAIN stage: "big" } }',
      {"type": "Tanh", "include": [{"phase": "train", "stage": ["big"]}]}),
+    ('layer { name: "d" type: "Deconvolution" bottom: "x" top: "y" convolution_param { num_output: 2 '
+     'kernel_size: 4 stride: 2 group: 1 bias_term: false weight_filler { type: "bilinear" } } }',
+     {"type": "Deconvolution", "kernel": 4, "stride": 2, "bias": False, "weight_filler": "bilinear"}),
+    ('layer { name: "c" type: "Crop" bottom: "x" bottom: "x" top: "y" crop_param { axis: 2 offset: 0 } }',
+     {"offset": [0]}),
+    ('layer { name: "a" type: "ArgMax" bottom: "x" top: "y" argmax_param { top_k: 2 axis: 1 } }',
+     {"top_k": 2, "axis": 1}),
+    ('layer { name: "p" type: "Power" bottom: "x" top: "y" power_param { power: 2 shift: 1 } }',
+     {"power": 2.0, "shift": 1.0}),
+    ('layer { name: "e" type: "Exp" bottom: "x" top: "y" exp_param { base: -1 } exclude { phase: TEST } }',
+     {"type": "Exponential", "exclude": [{"phase": "test"}]}),
+    ('layer { name: "s" type: "Softmax" bottom: "x" top: "y" softmax_param { axis: -1 } }', {"axis": -1}),
+    ('layer { name: "n" type: "LRN" bottom: "x" top: "y" lrn_param { local_size: 3 norm_region: WITHIN_CHANNEL } }',
+     {"local_size": 3, "norm_region": "within_channel"}),
 ])
 def test_fields_map(tmp_path, body, fields):
     out, _ = imported(tmp_path, LAYER.format(body))
@@ -316,3 +330,24 @@ def test_lstm(tmp_path):
     net = build(out)
     # Caffe's blobs: W_xc (4H, I), b_c (4H), W_hc (4H, H): 48 + 16 + 64
     assert n_params(net) == 128 and net.blobs["h"].shape == (5, 2, 4)
+
+
+def test_data_layers(tmp_path):
+    text = ('layer { name: "h" type: "HDF5Data" top: "data" top: "label" include { phase: TRAIN }\n'
+            '  hdf5_data_param { source: "train.txt" batch_size: 32 shuffle: true } }\n'
+            'layer { name: "m" type: "MemoryData" top: "data" top: "label" include { phase: TEST }\n'
+            '  memory_data_param { batch_size: 5 channels: 1 height: 28 width: 28 } }\n'
+            'layers { name: "old" type: IMAGE_DATA top: "img" top: "l"\n'
+            '  image_data_param { source: "list.txt" batch_size: 8 scale: 0.5 }\n'
+            '  transform_param { mean_value: 104 mean_value: 104 } }\n')
+    with pytest.raises(GraphnetError, match=r"has both 'layer' and V1 'layers'"):
+        imported(tmp_path, text)
+    out, _ = imported(tmp_path, text.rsplit("layers {", 1)[0])
+    layers = layers_of(out)
+    assert layers["h/train"] == {"name": "h", "type": "HDF5Data", "tops": ["data", "label"], "phase": "train",
+                                 "source": "train.txt", "batch_size": 32, "shuffle": True}
+    assert layers["m/test"]["type"] == "Input" and layers["m/test"]["shapes"] == [[5, 1, 28, 28], [5]]
+    v1 = "layers {" + text.rsplit("layers {", 1)[1]
+    out, _ = imported(tmp_path, v1, data={"old": "imgs.h5"})
+    assert layers_of(out)["old"] == {"name": "old", "type": "HDF5Data", "tops": ["img", "l"],
+                                     "source": "imgs.h5", "batch_size": 8, "scale": 0.5, "mean": 104.0}
