@@ -12,8 +12,18 @@ reports as a last resort.
 
 import math
 
+from . import backend
 from .backend import describe_bytes
 from .errors import GraphnetError
+
+
+def check_host_memory(layer, nbytes, what, field):
+    """For a layer's own arrays on the host (a data layer's samples or batches): refuse, at
+    `field`, `what` needing `nbytes` when the machine has less."""
+    available = backend.host_memory()
+    if available is not None and nbytes > available:
+        raise layer.error(f"{what} need {describe_bytes(nbytes)}, and there is "
+                          f"{describe_bytes(available)}", field)
 
 
 class MemoryBudget:

@@ -4,7 +4,6 @@ it: a traceback, a warning, two lines, or a hang, where one line belongs."""
 import pytest
 
 import graphnet.backend
-import graphnet.layers.memory_data
 from tests.test_fuzz_netdef import in_empty_folder, run_info  # noqa: F401 - a fixture
 
 GIB = 1 << 30
@@ -19,7 +18,7 @@ layers:
 FOUND = {
     "not UTF-8": (b"name: t\nlayers: [\xff]\n",
                   "{path}:2: is not a UTF-8 text file (byte 0xff at offset 17)"),
-    "nested too deeply": ("name: t\nlayers: " + "[" * 1000 + "]" * 1000 + "\n",
+    "nested too deeply": ("name: t\nlayers: " + "[" * 500 + "]" * 500 + "\n",
                           "{path}:2: nests more than 50 levels deep"),
     "nested too deeply, block style": ("name: t\nlayers:\n" + "".join(
         "  " * d + "-\n" for d in range(1, 200)), "{path}:52: nests more than 50 levels deep"),
@@ -77,7 +76,6 @@ FOUND["an alias bomb in an error message"] = (
 def sixteen_gib(monkeypatch):
     """A machine with 16 GiB, so that the messages about memory read the same everywhere."""
     monkeypatch.setattr(graphnet.backend, "host_memory", lambda: 16 * GIB, raising=False)
-    monkeypatch.setattr(graphnet.layers.memory_data, "host_memory", lambda: 16 * GIB, raising=False)
 
 
 @pytest.mark.parametrize("case", sorted(FOUND))
@@ -101,3 +99,37 @@ def test_the_allocator_has_the_last_word(in_empty_folder, monkeypatch):
     assert problem is None, problem
     assert (status, err) == (2, f"{path}:4: layer 'ip': not enough memory: Unable to allocate 14.2 PiB "
                                 "for an array with shape (4, 1000000000000000) and data type float32\n")
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ("batch_size: 10000000000000", "{path}:3: layer 'd': batch_size: batches of 10000000000000 need "
+                                   "109.1 TiB, and there is 16.0 GiB"),
+    ("batch_size: 9223372036854775808", "{path}:3: layer 'd': batch_size: batches of "
+                                        "9223372036854775808 need 96.0 EiB, and there is 16.0 GiB"),
+    ("batch_size: 2, block_rows: 9223372036854775808", None),  # a block is at most the file
+])
+@pytest.mark.parametrize("kind", ["HDF5Data", "AsyncHDF5Data"])
+def test_sizes_for_a_real_data_file(in_empty_folder, sixteen_gib, kind, fields, expected):  # noqa: F811
+    import h5py
+    import numpy as np
+    with h5py.File(in_empty_folder / "d.h5", "w") as f:
+        f["x"] = np.zeros((10, 3), np.float32)
+    path = in_empty_folder / "net.yaml"
+    path.write_text(f"name: t\nlayers:\n  - {{name: d, type: {kind}, tops: [x], source: d.h5, {fields}}}\n")
+    status, _, err, problem = run_info(path)
+    assert problem is None, problem
+    assert (status, err) == ((0, "") if expected is None else (2, expected.format(path=path) + "\n"))
+
+
+def test_a_block_larger_than_any_file_reads_the_file(tmp_path):
+    import h5py
+    import numpy as np
+    from graphnet import Net
+    from graphnet.layers import HDF5Data
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f["x"] = np.arange(30, dtype=np.float32).reshape(10, 3)
+    net = Net("n", [HDF5Data(name="d", tops=["x"], source=str(tmp_path / "d.h5"), batch_size=4,
+                             block_rows=2 ** 63)])
+    for _ in range(3):
+        net.forward()
+    np.testing.assert_array_equal(net.blobs["x"].data[:, 0], [24, 27, 0, 3])

@@ -137,7 +137,8 @@ class HDF5Source:
 
     def block_size(self, file, block):
         """How many rows block number `block` of file number `file` has (the last may be short)."""
-        return min(self.block_rows, self.rows[file] - block * self.block_rows)
+        # Python ints: a block_rows of 2**63 would overflow NumPy's
+        return min(self.block_rows, self.rows[file] - int(block) * self.block_rows)
 
     def buffers(self, dtype):
         """Arrays that can hold any one block, one per dataset, for `read_into`."""
@@ -147,7 +148,7 @@ class HDF5Source:
     def read_into(self, file, block, buffers):
         """Read one block into the first rows of `buffers` (HDF5 converts to their dtype);
         returns how many rows it read."""
-        start = block * self.block_rows
+        start = int(block) * self.block_rows
         count = self.block_size(file, block)
         try:
             for name, buffer in zip(self.names, buffers):

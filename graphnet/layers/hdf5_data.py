@@ -1,6 +1,7 @@
 """HDF5Data and AsyncHDF5Data: batches streamed from HDF5 files, one block of rows at a time."""
 
 import copy
+import math
 import queue
 import threading
 import weakref
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..errors import GraphnetError, shown
 from ..io.hdf5_reader import HDF5Source, read_dataset
+from ..memory import check_host_memory
 from ..spec import Field, boolean, integer, number, optional, text
 from .base import Layer, register
 
@@ -64,6 +66,8 @@ class HDF5Data(Layer):
         self.schedule, self.position = self._draw_schedule(self.rng), 0
         self._enter_block()
         self.block = self.data.buffers(dtype)
+        check_host_memory(self, self.batch_size * sum(math.prod(s) for s in self.data.shapes)
+                          * dtype.itemsize, f"batches of {self.batch_size}", "batch_size")
         self.host = [np.empty((self.batch_size, *shape), dtype=dtype) for shape in self.data.shapes]
         return [(self.batch_size, *shape) for shape in self.data.shapes]
 

@@ -5,9 +5,9 @@ import zlib
 
 import numpy as np
 
-from ..backend import describe_bytes, host_memory
 from ..datasets.synthetic import source
 from ..errors import shown
+from ..memory import check_host_memory
 from ..spec import Field, boolean, integer, list_of, optional
 from .base import Layer, register
 
@@ -64,12 +64,9 @@ class MemoryData(Layer):
         return [a.shape for a in self.data] if self.data is not None else self.source.shapes()
 
     def setup(self, bottom_shapes):
-        needed = sum(math.prod(shape) for shape in self.shapes()) * self.backend.dtype.itemsize
-        available = host_memory()
-        if self.data is None and available is not None and needed > available:
-            raise self.error(f"{self.source.n} samples of {self.source.type} need "
-                             f"{describe_bytes(needed)}, and there is {describe_bytes(available)}",
-                             "source")
+        if self.data is None:
+            check_host_memory(self, sum(math.prod(s) for s in self.shapes()) * self.backend.dtype.itemsize,
+                              f"{self.source.n} samples of {self.source.type}", "source")
         # Our own copy, on the host, in the net's dtype once rather than at every batch. The
         # tops are views of it (a gradient check writes into them): a user's arrays are never
         # written. A later layer that changes a top in place gets a copy (the net sees `views`).
