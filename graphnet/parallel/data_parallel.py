@@ -30,7 +30,7 @@ class DataParallel:
         self.processes = processes or Processes()
         self.rank, self.size = self.processes.rank, self.processes.size
         self.writer = self.rank == 0
-        self._scalars = np.zeros(2)   # (loss, signal flag), summed with the gradient
+        self._scalars = np.zeros(2)   # (loss, signal flag), summed beside the gradient
         self._shared_params = []
 
     def use_backend(self, name):
