@@ -39,11 +39,14 @@ def _epoch_scale(stats):
         return None
 
     def through(xs, ys):
-        slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+        # Straight on past both ends too: matplotlib maps the axis margins (iteration -150)
+        # through it, and a clamped end would squeeze every epoch tick out of place.
+        first, last = (ys[1] - ys[0]) / (xs[1] - xs[0]), (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
 
         def f(v):
             v = np.asarray(v, dtype=float)
-            return np.where(v > xs[-1], ys[-1] + (v - xs[-1]) * slope, np.interp(v, xs, ys))
+            return np.where(v > xs[-1], ys[-1] + (v - xs[-1]) * last,
+                            np.where(v < xs[0], ys[0] + (v - xs[0]) * first, np.interp(v, xs, ys)))
         return f
     return through(x, y), through(y, x)
 

@@ -136,3 +136,17 @@ def test_follow_redraws_when_the_statistics_change_until_ctrl_c(tmp_path):
     assert lines[1].endswith(f"drew {out} (up to iteration 100)")
     assert lines[2].endswith(f"drew {out} (up to iteration 250)")
     assert lines[-1] == "stopped following"
+
+
+def test_the_epoch_axis_lines_up_with_the_iterations(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from graphnet.view.plot import figure
+    from graphnet.view.run_statistics import read_statistics
+    run = fake_run(tmp_path, iterations=300, epoch_every=120)  # epochs begin at 120 and 240
+    fig = figure([run], [read_statistics(run)], ["train/loss", "val/loss"])
+    FigureCanvasAgg(fig).draw()
+    top = fig.axes[0]
+    epochs = top.child_axes[0]
+    for epoch, iteration in ((0, 0), (1, 120), (2, 240), (2.5, 300)):
+        at = epochs.transData.transform([(epoch, 0)])[0, 0]
+        assert at == pytest.approx(top.transData.transform([(iteration, 0)])[0, 0], abs=0.5), epoch
