@@ -17,9 +17,8 @@ import time
 import numpy as np
 
 from ..errors import GraphnetError, did_you_mean
-from .run_statistics import (SETTINGS, default_window, higher_is_better, in_order,
-                             is_training_score, read_statistics, run_label, smooth,
-                             statistics_path)
+from .run_statistics import (default_window, higher_is_better, in_order, is_training_score,
+                             read_statistics, run_label, smooth, statistics_path)
 
 FORMATS = ("png", "svg", "pdf")
 PANEL_HEIGHT, WIDTH = 2.5, 9.0
