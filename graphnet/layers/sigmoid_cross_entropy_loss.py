@@ -23,6 +23,9 @@ class SigmoidCrossEntropyLoss(Loss):
     normalization = Field(choice(*NORMALIZATIONS), "batch_size",
                           "divide the sum by: batch_size, valid (non-ignored positions), "
                           "full (all positions) or none")
+    # Set by graphnet.parallel on each of K processes when targets may be ignored: count ->
+    # the normalizer, from the valid positions of all K (those of one process at batch K*B).
+    valid_normalizer = None
 
     def setup(self, bottom_shapes):
         check_same_shape(self, bottom_shapes)
@@ -48,6 +51,8 @@ class SigmoidCrossEntropyLoss(Loss):
             count = x.shape[0] if x.ndim else 1
         elif self.normalization == "full" or self.normalization == "valid" and self.valid is None:
             count = x.size
+        elif self.normalization == "valid" and self.valid_normalizer is not None:
+            return self.valid_normalizer(int(self.valid.sum()))
         elif self.normalization == "valid":
             count = int(self.valid.sum())
         else:

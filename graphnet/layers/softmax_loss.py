@@ -62,6 +62,9 @@ class ClassLoss(Loss):
     normalization = Field(choice(*NORMALIZATIONS), "valid",
                           "divide the sum by: valid (non-ignored positions), batch_size, "
                           "full (all positions) or none")
+    # Set by graphnet.parallel on each of K processes when labels may be ignored: count ->
+    # the normalizer, from the valid positions of all K (those of one process at batch K*B).
+    valid_normalizer = None
 
     def setup(self, bottom_shapes):
         self.check_batch(bottom_shapes)
@@ -80,7 +83,9 @@ class ClassLoss(Loss):
         x, y, valid = class_view(self, scores, labels)
         dtype = scores.dtype
         w = valid.astype(dtype) if self._class_weights is None else self._class_weights[y] * valid
-        if self.normalization == "valid":
+        if self.normalization == "valid" and self.valid_normalizer is not None:
+            w /= dtype.type(self.valid_normalizer(int(valid.sum())))
+        elif self.normalization == "valid":
             w /= self.xp.maximum(valid.sum(), 1).astype(dtype)
         elif self.normalization == "batch_size":
             w /= dtype.type(scores.shape[0])

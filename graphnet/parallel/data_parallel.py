@@ -87,6 +87,13 @@ class DataParallel:
             solver._signal = solver._pending or "a signal to another process"
         return float(self._scalars[0]) / self.size
 
+    def valid_normalizer(self, count):
+        """A loss's normalizer from this process's count of valid labels: max(total, 1) / K over
+        the K processes, so the mean of their K losses is one loss over all K*B rows."""
+        total = np.array([count], dtype=np.float64)
+        self.processes.sum_(total)
+        return max(float(total[0]), 1.0) / self.size
+
     def mean_statistics(self, stats):
         """Validation statistics averaged over the processes: each is a mean over this process's
         share of every global batch, so their mean is the single-process statistic."""

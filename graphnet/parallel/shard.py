@@ -1,5 +1,6 @@
 """Which rows each process reads: process r serves rows [r*B, (r+1)*B) of each global batch of
-K*B rows, so the global batches are the batches of one process with batch size K*B."""
+K*B rows, so the global batches are the batches of one process with batch size K*B. A loss
+normalized by its count of valid (not ignored) labels divides by the count of all K."""
 
 import copy
 
@@ -16,6 +17,9 @@ def sharded(layers, team):
         if hasattr(layer, "shard"):
             layer = copy.copy(layer)
             layer.shard = (team.rank, team.size)
+        elif getattr(layer, "ignore_label", None) is not None and hasattr(layer, "valid_normalizer"):
+            layer = copy.copy(layer)   # ignored labels: each process counts its own valid ones
+            layer.valid_normalizer = team.valid_normalizer
         out.append(layer)
     return out
 

@@ -52,9 +52,8 @@ layers:
   - {{name: pool1, type: Pooling, bottoms: [conv1], tops: [pool1], pool: max, kernel: 2, stride: 2}}
   - {{name: ip1, type: InnerProduct, bottoms: [pool1], tops: [ip1], output_dim: 16, neuron: relu}}
   - {{name: ip2, type: InnerProduct, bottoms: [ip1], tops: [ip2], output_dim: 3}}
-  - {{name: loss, type: SoftmaxLoss, bottoms: [ip2, label]}}
-  - {{name: accuracy, type: Accuracy, bottoms: [ip2, label], phase: test}}
-solver:
+  - {{name: loss, type: SoftmaxLoss, bottoms: [ip2, label]{ignore}}}
+{accuracy}solver:
   method: adam
   lr_policy: 0.01
   max_iter: 30
@@ -71,10 +70,15 @@ def _write(tmp_path, name, template, **fields):
     return str(path)
 
 
-def _images(path, n, seed):
+ACCURACY = "  - {name: accuracy, type: Accuracy, bottoms: [ip2, label], phase: test}\n"
+
+
+def _images(path, n, seed, ignored=0.0):
+    """Images of 3 classes; a fraction `ignored` of the labels are 7, the label to ignore."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, n)
     images = rng.normal(size=(n, 1, 8, 8)) + labels[:, None, None, None] * 0.5
+    labels[rng.random(n) < ignored] = 7
     with h5py.File(path, "w") as f:
         f["data"], f["label"] = images, labels.astype(float)
     return str(path)
@@ -101,7 +105,7 @@ def test_conv_net_and_validation_two_processes_equal_one(tmp_path):
     train, test = _images(tmp_path / "train.h5", 100, 1), _images(tmp_path / "test.h5", 48, 2)
     for name, batch in (("one", 12), ("two", 6)):
         netdef = _write(tmp_path, f"{name}.yaml", CONV, batch=batch, train=train, test=test,
-                        run_dir=tmp_path / name)
+                        run_dir=tmp_path / name, ignore="", accuracy=ACCURACY)
         code, out, err = run("solve", netdef, procs=1 if name == "one" else 2)
         assert code == 0, err
         assert out.count("validation at iter 30") == 1, out
@@ -109,6 +113,21 @@ def test_conv_net_and_validation_two_processes_equal_one(tmp_path):
     for key in ("train/loss", "val/loss", "val/accuracy"):
         (_, a), (_, b) = statistic(tmp_path / "one", key), statistic(tmp_path / "two", key)
         assert len(a) == len(b) and np.abs(a - b).max() <= 1e-10 * max(np.abs(a).max(), 1), key
+
+
+def test_ignored_labels_are_counted_over_all_processes(tmp_path):
+    """normalization valid with ignore_label: each process divides by the count of all."""
+    train = _images(tmp_path / "train.h5", 100, 3, ignored=0.4)
+    test = _images(tmp_path / "test.h5", 48, 4, ignored=0.4)
+    for name, batch in (("one", 12), ("two", 6)):
+        netdef = _write(tmp_path, f"{name}.yaml", CONV, batch=batch, train=train, test=test,
+                        run_dir=tmp_path / name, ignore=", ignore_label: 7", accuracy="")
+        code, out, err = run("solve", netdef, procs=1 if name == "one" else 2)
+        assert code == 0, err
+    assert_close(params(tmp_path / "one/snapshot-00000030.h5"), params(tmp_path / "two/snapshot-00000030.h5"))
+    for key in ("train/loss", "val/loss"):
+        (_, a), (_, b) = statistic(tmp_path / "one", key), statistic(tmp_path / "two", key)
+        assert np.abs(a - b).max() <= 1e-10 * np.abs(a).max(), key
 
 
 def test_resume_under_two_processes_is_bit_identical(tmp_path):
