@@ -89,4 +89,7 @@ def condensed(message):
                 "mpiexec ended the job")
     if any(text in message for text in ALREADY_SAID):
         return None
+    if "not enough slots" in message:
+        return ("mpiexec: more processes than cores (slots) here: ask for fewer, or let Open MPI "
+                "run several on a core with PRTE_MCA_rmaps_default_mapping_policy=:oversubscribe")
     return f"mpiexec: {message}"
