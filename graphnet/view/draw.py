@@ -112,8 +112,8 @@ def _shape(shapes, blob):
 
 
 def graph_of(layers, shapes, splits=False):
-    """One phase as ({node: lines}, {node: layer}, [(from, to, blob, shape)]); a node is a
-    layer's name (an output blob: 'blob:' and its name)."""
+    """One phase as ({node: label lines}, {node: kind}, [(from, to, blob, shape)]); a node is
+    a layer's name, or 'blob:' and the name of a blob no layer reads (an output)."""
     lines, kinds, edges = {}, {}, []
     writer = {}                 # blob -> node that last wrote it
     origin = {}                 # a hidden split's top -> the blob it copies
