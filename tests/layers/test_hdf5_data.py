@@ -228,7 +228,7 @@ def test_bad_mean_files_are_named(source, tmp_path, mean, words):
         make(HDF5Data, source, mean=str(tmp_path / mean))
     for word in ["layer 'd'", *words]:
         assert word in str(err.value), str(err.value)
-    with pytest.raises(GraphnetError, match="layer 'd': mean: must be a number or the path of an .h5 file"):
+    with pytest.raises(GraphnetError, match="layer 'd': mean: must be a number, a list of numbers \\(one per channel\\) or the path of an .h5 file"):
         make(HDF5Data, source, mean="lots")
 
 
