@@ -324,6 +324,7 @@ def data_layer(layer, out, ctx):
 
 
 def _transform(p, out):
+    """transform_param onto HDF5Data's fields of the same meaning (Caffe's DataTransformer)."""
     scale = float(p.get("scale", 1.0))
     if scale != 1:
         out["scale"] = scale
@@ -331,11 +332,12 @@ def _transform(p, out):
     if len(set(means)) == 1:
         out["mean"] = means[0]
     elif means:
-        p.layer.unsupported("transform_param.mean_value: one value per channel has no "
-                            "equivalent in graphnet (HDF5Data takes one number or an .h5 file)",
-                            p.msg.line_of("mean_value"))
-    p.default("crop_size", 0, " (HDF5Data does not crop)")
-    p.default("mirror", Enum("false"), " (HDF5Data does not mirror)")
+        out["mean"] = means
+    crop = int(p.get("crop_size", 0))
+    if crop:
+        out["crop"] = crop
+    if is_true(p.get("mirror", False)):
+        out["mirror"] = True
     p.default("force_color", Enum("false"))
     p.default("force_gray", Enum("false"))
     if "mean_file" in p:

@@ -238,9 +238,8 @@ def test_shared_parameters_by_name(tmp_path):
     ('layer { name: "r" type: "ReLU" bottom: "x" top: "y"\n\n  threshold_param { threshold: 1 } }',
      "net.prototxt:4: layer 'r': threshold_param: no equivalent in graphnet"),
     ('layer { name: "d" type: "Data" top: "d" data_param { batch_size: 4 }\n'
-     ' transform_param { crop_size: 227 mirror: true } }',
-     "net.prototxt:3: layer 'd': transform_param.crop_size: 227 has no equivalent in graphnet "
-     "(HDF5Data does not crop)"),
+     ' transform_param { crop_size: 227 mirror: true force_gray: true } }',
+     "net.prototxt:3: layer 'd': transform_param.force_gray: true has no equivalent in graphnet"),
 ])
 def test_unsupported_is_one_line_or_a_warning(tmp_path, body, message):
     with pytest.raises(GraphnetError) as err:
@@ -351,3 +350,44 @@ def test_data_layers(tmp_path):
     out, _ = imported(tmp_path, v1, data={"old": "imgs.h5"})
     assert layers_of(out)["old"] == {"name": "old", "type": "HDF5Data", "tops": ["img", "l"],
                                      "source": "imgs.h5", "batch_size": 8, "scale": 0.5, "mean": 104.0}
+
+
+TRANSFORMED = """name: "T"
+layer { name: "d" type: "Data" top: "data" top: "label" include { phase: TRAIN }
+  transform_param { mirror: true crop_size: 6 mean_value: 104 mean_value: 117 mean_value: 123 scale: 0.5 }
+  data_param { source: "train_lmdb" batch_size: 4 backend: LMDB } }
+layer { name: "d" type: "Data" top: "data" top: "label" include { phase: TEST }
+  transform_param { crop_size: 6 mean_value: 104 mean_value: 117 mean_value: 123 scale: 0.5 }
+  data_param { source: "test_lmdb" batch_size: 2 backend: LMDB } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 3 } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+"""
+
+
+def test_transform_param_maps_to_the_data_layers_transforms(tmp_path):
+    """crop_size, mirror and a mean per channel become HDF5Data's crop, mirror and mean, and
+    the net serves Caffe's (N, C, crop, crop): a random crop in training, the centre in test."""
+    x = np.random.default_rng(0).integers(0, 256, size=(10, 3, 8, 8), dtype=np.uint8)
+    with h5py.File(tmp_path / "images.h5", "w") as f:
+        f.create_dataset("data", data=x)
+        f.create_dataset("label", data=np.arange(10) % 3)
+    out, _ = imported(tmp_path, TRANSFORMED, data={"d": str(tmp_path / "images.h5")})
+    layers = layers_of(out)
+    assert {k: layers["d/train"][k] for k in ("scale", "mean", "crop", "mirror")} == \
+        {"scale": 0.5, "mean": [104.0, 117.0, 123.0], "crop": 6, "mirror": True}
+    assert "mirror" not in layers["d/test"] and layers["d/test"]["crop"] == 6
+    train = build(out, dtype="float64")
+    assert train.blobs["data"].shape == (4, 3, 6, 6) and n_params(train) == 3 * 108 + 3
+    train.forward()
+    test = build(out, phase="test", dtype="float64")
+    test.forward()
+    mean = np.array([104.0, 117.0, 123.0])[:, None, None]
+    np.testing.assert_array_equal(test.blobs["data"].data, (x[:2, :, 1:7, 1:7] - mean) * 0.5)
+
+
+def test_a_v1_transform_in_data_param_maps_too(tmp_path):
+    text = ('layers { name: "old" type: DATA top: "img" top: "l"\n'
+            '  data_param { source: "lmdb" batch_size: 8 scale: 0.00390625 crop_size: 24 mirror: true } }\n')
+    out, _ = imported(tmp_path, text, data={"old": "imgs.h5"})
+    assert layers_of(out)["old"] == {"name": "old", "type": "HDF5Data", "tops": ["img", "l"], "source": "imgs.h5",
+                                     "batch_size": 8, "scale": 0.00390625, "crop": 24, "mirror": True}
