@@ -60,6 +60,7 @@ def _relay(stream, out):
     """Copy mpiexec's stderr, each framed message of its own as one line (or none)."""
     framed = None
     for line in stream:
+        line = line.replace("\0", "")  # mpiexec ends some of its messages with a NUL
         if line.startswith("-" * 20):
             if framed is None:
                 framed = []
@@ -70,7 +71,7 @@ def _relay(stream, out):
                 print(said, file=out, flush=True)
         elif framed is not None:
             framed.append(line)
-        elif not line.strip(" \0\n"):  # the padding mpiexec leaves after its messages
+        elif not line.strip():  # the padding mpiexec leaves after its messages
             continue
         else:
             out.write(line)
