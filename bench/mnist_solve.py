@@ -18,7 +18,7 @@ temporary directory that is removed afterwards (snapshots/ is left alone).
             block order and the rows within each block every epoch.
   torch     this file run as `python bench/mnist_solve.py --torch-worker ...`: a plain
             PyTorch script. It reads data/mnist/{train,test}.h5 (the files graphnet
-            reads; pixels already in [0, 1), so no scale) with h5py **into memory once**,
+            reads; bytes, times the netdef's scale 1/256) with h5py **into memory once**,
             then DataLoader(TensorDataset, batch_size=64, shuffle=True, drop_last=True)
             (a full reshuffle every epoch, every batch 64 as graphnet's wrap-around
             batches); Caffe's LeNet as nn.Sequential in the default NCHW layout
@@ -98,7 +98,9 @@ def torch_worker(args):
 
     def dataset(split):
         with h5py.File(os.path.join("data", "mnist", f"{split}.h5"), "r") as f:
-            images, labels = torch.from_numpy(f["data"][()]), torch.from_numpy(f["label"][()])
+            # the bytes, scaled as the netdef's scale: 0.00390625 scales them
+            images = torch.from_numpy(f["data"][()]).float() * 0.00390625
+            labels = torch.from_numpy(f["label"][()])
         return TensorDataset(images, labels.long().view(-1))
 
     train_loader = DataLoader(dataset("train"), batch_size=RECIPE["train_batch"], shuffle=True,

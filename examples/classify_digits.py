@@ -23,6 +23,8 @@ def main(snapshot=None, count=8):
     net = graphnet.load("netdefs/mnist.yaml", snapshot)
     with h5py.File("data/mnist/test.h5") as f:
         images, labels = f["data"][:count], f["label"][:count, 0].astype(int)
+    # The file holds the bytes; the net's input is what its data layer serves: scale 0.00390625.
+    images = images * np.float32(0.00390625)
     probs = net(images)                      # (count, 10): the Softmax after ip2
     for image, label, p in zip(images, labels, probs):
         guess = int(p.argmax())

@@ -14,7 +14,7 @@ from graphnet.solver import Solver
 
 def lenet(train_source="data/mnist/train.txt", test_source="data/mnist/test.txt", max_iter=10000):
     data_layer = HDF5Data(name="mnist", tops=["data", "label"], source=train_source,
-                          batch_size=64, shuffle=True)
+                          batch_size=64, shuffle=True, scale=0.00390625)   # the bytes 0-255 to [0, 1)
     conv1 = Convolution(name="conv1", bottoms=["data"], tops=["conv1"], n_filter=20, kernel=5)
     pool1 = Pooling(name="pool1", bottoms=["conv1"], tops=["pool1"], pool="max", kernel=2, stride=2)
     conv2 = Convolution(name="conv2", bottoms=["pool1"], tops=["conv2"], n_filter=50, kernel=5)
@@ -25,7 +25,8 @@ def lenet(train_source="data/mnist/train.txt", test_source="data/mnist/test.txt"
     common = [conv1, pool1, conv2, pool2, ip1, ip2, loss]
 
     train_net = Net("mnist", [data_layer, *common], seed=1)
-    test_data = HDF5Data(name="mnist", tops=["data", "label"], source=test_source, batch_size=100)
+    test_data = HDF5Data(name="mnist", tops=["data", "label"], source=test_source, batch_size=100,
+                         scale=0.00390625)
     accuracy = Accuracy(name="accuracy", bottoms=["ip2", "label"])
     test_net = Net("mnist", [test_data, *common, accuracy], phase="test", share_with=train_net, seed=1)
 

@@ -246,7 +246,8 @@ def parser():
     cmd.add_argument("--top-k", type=int, default=None, metavar="K", help="classes printed per sample (1)")
     cmd.add_argument("--pixel-scale", type=float, default=1.0, metavar="S",
                      help="multiply image pixels (0-255) by S before the data layer's mean and "
-                          "scale, e.g. 0.00390625 for data stored as bytes/256 (graphnet data mnist)")
+                          "scale (default 1: data stored as bytes, as graphnet data mnist and Caffe "
+                          "store them)")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
     cmd.set_defaults(run=predict)

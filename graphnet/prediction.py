@@ -2,7 +2,7 @@
 
     graphnet predict netdefs/mnist.yaml --weights S --input test.h5 --output out.h5
     graphnet predict netdefs/mnist.yaml --weights S --input digits.npy --top-k 3
-    graphnet predict netdefs/mnist.yaml --weights S --input 7.png 2.png --pixel-scale 0.00390625
+    graphnet predict netdefs/mnist.yaml --weights S --input 7.png 2.png
 
 Inputs: an .h5 file whose datasets are named as the net's inputs, an .npy file for a net
 of one input, or image files (io/images.py). Samples are read and predicted a slice at a

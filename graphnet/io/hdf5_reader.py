@@ -95,8 +95,10 @@ class HDF5Source:
             raise GraphnetError("holds no samples", path=source)
         first = self.handles[0][self.names[0]]
         if block_rows is None:
-            # Whole chunks (HDF5 reads a chunk whole anyway), as many as fit in about 1 MiB.
-            sample_bytes = max(1, int(np.prod(first.shape[1:])) * first.dtype.itemsize)
+            # Whole chunks (HDF5 reads a chunk whole anyway), as many as fit in about 1 MiB of
+            # samples as they are held, in floats of at least 4 bytes: bytes (uint8) then block
+            # as their float32 version did, and a shuffled order is the same for both.
+            sample_bytes = max(1, int(np.prod(first.shape[1:])) * max(4, first.dtype.itemsize))
             chunk = first.chunks[0] if first.chunks else 1
             block_rows = chunk * max(1, BLOCK_BYTES // (chunk * sample_bytes))
         self.block_rows = int(block_rows)

@@ -2,8 +2,10 @@
 
 Each image is made grayscale or RGB to match the input's channels, resized to its height
 and width, and laid out as (C, H, W) (or (H, W) for an input without channels). Pixels are
-0 to 255, times `pixel_scale`; then the data layer's own transform, (x - mean) * scale as
-HDF5Data applies it, so an image reaches the net as the training data did.
+0 to 255, times `pixel_scale` (1: the bytes, as `graphnet data mnist` and Caffe store them);
+then the data layer's own transform, (x - mean) * scale as HDF5Data applies it in the test
+phase (a mean per channel, or a mean image cut at the centre when the layer crops), so an
+image reaches the net as the test data did.
 """
 
 import numpy as np
@@ -49,9 +51,21 @@ def read_images(paths, shape, layer=None, pixel_scale=1.0, dtype=np.float32):
     batch *= pixel_scale
     mean, scale = getattr(layer, "mean", None), getattr(layer, "scale", None)
     if isinstance(mean, str):
-        mean = read_dataset(mean, "mean").astype(dtype)
+        mean = _centre(read_dataset(mean, "mean").astype(dtype), shape)
+    elif isinstance(mean, list):  # one per channel
+        mean = np.array(mean, dtype).reshape(-1, *[1] * (len(shape) - 1))
     if mean is not None:
         batch -= mean
     if scale is not None:
         batch *= scale
     return batch
+
+
+def _centre(mean, shape):
+    """A mean image larger than the input (its layer crops) cut at the centre, as the test
+    phase cuts the samples."""
+    if mean.ndim < 2 or len(shape) < 2 or mean.shape[-2:] == tuple(shape[-2:]):
+        return mean
+    (height, width), (size_h, size_w) = mean.shape[-2:], shape[-2:]
+    top, left = max(0, (height - size_h) // 2), max(0, (width - size_w) // 2)
+    return mean[..., top:top + size_h, left:left + size_w]
