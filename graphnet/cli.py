@@ -164,13 +164,13 @@ def plot(args):
     command(args)
 
 
-def import_caffe(args):
-    from .caffe.command import command
+def draw(args):
+    from .view.draw import command
     command(args)
 
 
-def draw(args):
-    from .view.draw import command
+def import_caffe(args):
+    from .caffe.command import command
     command(args)
 
 
@@ -278,6 +278,17 @@ def parser():
                      help="redraw the file whenever the statistics change, until Ctrl-C")
     cmd.set_defaults(run=plot)
 
+    cmd = commands.add_parser("draw", help="a drawing of a net: .dot, or .svg, .png, .pdf (Graphviz)")
+    cmd.add_argument("netdef", help="the netdef YAML file")
+    cmd.add_argument("-o", "--output", metavar="FILE", required=True,
+                     help="a .dot file, or .svg, .png or .pdf (made by Graphviz's dot program)")
+    cmd.add_argument("--phase", choices=("train", "test"), default=None,
+                     help="draw one phase (default: both, the layers of only one told apart)")
+    cmd.add_argument("--splits", action="store_true",
+                     help="show the Split layers the net inserts where a blob fans out")
+    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cmd.set_defaults(run=draw)
+
     cmd = commands.add_parser("import-caffe", help="a Caffe prototxt net (and solver, and "
                                                    ".caffemodel weights) as a graphnet netdef")
     cmd.add_argument("prototxt", metavar="NET.prototxt")
@@ -291,17 +302,6 @@ def parser():
     cmd.add_argument("--skip-unsupported", action="store_true",
                      help="leave out fields and layers graphnet has no equivalent for, with a warning")
     cmd.set_defaults(run=import_caffe)
-
-    cmd = commands.add_parser("draw", help="a drawing of a net: .dot, or .svg, .png, .pdf (Graphviz)")
-    cmd.add_argument("netdef", help="the netdef YAML file")
-    cmd.add_argument("-o", "--output", metavar="FILE", required=True,
-                     help="a .dot file, or .svg, .png or .pdf (made by Graphviz's dot program)")
-    cmd.add_argument("--phase", choices=("train", "test"), default=None,
-                     help="draw one phase (default: both, the layers of only one told apart)")
-    cmd.add_argument("--splits", action="store_true",
-                     help="show the Split layers the net inserts where a blob fans out")
-    cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    cmd.set_defaults(run=draw)
     top.description = _overview(commands)
     return top
 
@@ -322,7 +322,23 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("graphnet: interrupted", file=sys.stderr)
         return 130
+    except ImportError as err:
+        # A Ctrl-C while a C extension loads (NumPy's, h5py's) comes out as an ImportError.
+        if not _caused_by_interrupt(err):
+            raise
+        print("graphnet: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _caused_by_interrupt(err):
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def run():
