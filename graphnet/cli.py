@@ -289,8 +289,8 @@ def parser():
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     cmd.set_defaults(run=draw)
 
-    cmd = commands.add_parser("import-caffe", help="a Caffe prototxt net (and solver, and "
-                                                   ".caffemodel weights) as a graphnet netdef")
+    cmd = commands.add_parser("import-caffe", help="a Caffe net (.prototxt, solver, .caffemodel) "
+                                                   "as a netdef")
     cmd.add_argument("prototxt", metavar="NET.prototxt")
     cmd.add_argument("--solver", metavar="SOLVER.prototxt", help="also the solver: solver: and coffee_breaks:")
     cmd.add_argument("--weights", metavar="MODEL.caffemodel",
