@@ -187,3 +187,26 @@ def test_crop_needs_a_height_and_a_width(tmp_path):
     with pytest.raises(GraphnetError, match=r"layer 'd': mirror: crop and mirror need samples of 'x' "
                                             r"with a height and a width as their last axes, got \(5,\)"):
         Net("d", [HDF5Data(name="d", tops=["x"], source=str(tmp_path / "flat.h5"), batch_size=2, mirror=True)])
+
+
+@pytest.mark.parametrize("kind", [HDF5Data, AsyncHDF5Data])
+def test_k_shards_draw_what_one_batch_of_k_times_b_draws(images, kind):
+    """Under K processes each serves its rows of the global batch, crops and flips included
+    (graphnet.parallel sets `shard`; here in one process, as tests/parallel/test_shard.py)."""
+    source, _ = images
+
+    def served(batch, shard=(0, 1)):
+        layer = kind(name="d", tops=["x", "y"], source=source, batch_size=batch, block_rows=5, shuffle=True,
+                     crop=4, mirror=True, mean=[1.0, 2.0, 3.0])
+        layer.shard = shard
+        net = Net("d", [layer], seed=4, dtype="float64")
+        out = []
+        for _ in range(9):
+            net.forward()
+            out.append(net.blobs["x"].data.copy())
+        return out
+
+    single = served(6)
+    shards = [served(2, (rank, 3)) for rank in range(3)]
+    for i, batch in enumerate(single):
+        np.testing.assert_array_equal(np.concatenate([s[i] for s in shards]), batch)
