@@ -29,6 +29,15 @@ class Filler(Kind):
         raise NotImplementedError
 
 
+def fill_finite(filler, shape, rng, dtype):
+    """filler.fill(...), refused when a value is not finite in `dtype` (std: 1e300 in float32)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = filler.fill(shape, rng, dtype)
+    if not np.isfinite(values).all():
+        raise GraphnetError(f"makes values that are not finite in {np.dtype(dtype)}")
+    return values
+
+
 def _fans(shape):
     count = math.prod(shape)
     fan_in = count / shape[0] if shape else 1

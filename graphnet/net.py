@@ -12,6 +12,7 @@ import time
 from .backend import get_backend
 from .blob import Blob, Param
 from .errors import GraphnetError, did_you_mean
+from .fillers import fill_finite
 from .layers import Layer
 from .layers.neurons import Identity
 from .layers.split import Split
@@ -198,7 +199,7 @@ class Net:
             param.diff = self.param_diff[offset:offset + size].reshape(param.shape)
             offset += size
             try:
-                values = param.filler.fill(param.shape, backend.rng, backend.dtype)
+                values = fill_finite(param.filler, param.shape, backend.rng, backend.dtype)
             except GraphnetError as err:
                 field = f"{param.name}_filler"  # the YAML key, where the layer has one
                 field = field if field in param.layer.fields else f"{param.name} filler"

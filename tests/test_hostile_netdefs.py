@@ -48,6 +48,10 @@ FOUND = {
     "values beyond float32": (XOR.replace("n: 8", "n: 8, noise: 1.0e+300"),
                               "{path}:3: layer 'data': source: 'x' holds values that are not "
                               "finite in float32"),
+    "weights beyond float32": (XOR.replace("output_dim: 1", "output_dim: 1, weight_filler: {type: gaussian, "
+                                                            "std: 1.0e+300}"),
+                               "{path}:4: layer 'ip': weight_filler: makes values that are not "
+                               "finite in float32"),
     "a noise of -0.0": (XOR.replace("n: 8", "n: 8, noise: -0.0"), None),
     "a folder as an HDF5 source": ("name: t\nlayers:\n  - {name: d, type: HDF5Data, tops: [x], "
                                    "source: sub, batch_size: 2}\n",
