@@ -49,7 +49,15 @@ class GraphnetError(Exception):
         if self.path:
             parts.append(str(self.path))
         parts.append(self.message)
-        return ": ".join(parts)
+        return _one_line(": ".join(parts))
+
+
+def _one_line(text):
+    """`text` with line breaks and other unprintable characters escaped (a path or a key
+    may hold them): one line, whatever the user wrote."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def did_you_mean(word, choices):

@@ -219,7 +219,15 @@ def mapping(value):
     return dict(value)
 
 
-names = list_of(text)
+def identifier(value):
+    """A layer's or a blob's name: text that prints as it reads, on one line."""
+    value = text(value)
+    if not value.isprintable():
+        raise ValueError(f"must be a name without line breaks or control characters, got {shown(value)}")
+    return value
+
+
+names = list_of(identifier)
 """Blob names: `[x, y]`, or a single name."""
 
 

@@ -52,6 +52,13 @@ FOUND = {
                                                             "std: 1.0e+300}"),
                                "{path}:4: layer 'ip': weight_filler: makes values that are not "
                                "finite in float32"),
+    "a blob name with a line break": (XOR.replace("bottoms: [x]", 'bottoms: ["\\ufeff\\nx"]'),
+                                      "{path}:4: layer 'ip': bottoms: item 0: must be a name without "
+                                      "line breaks or control characters, got '\\ufeff\\nx'"),
+    "a path with a line break": ("name: t\nlayers:\n  - {name: d, type: HDF5Data, tops: [x], "
+                                 'source: "a\\nb.h5", batch_size: 2}\n',
+                                 "{path}:3: layer 'd': source: a\\nb.h5: no such HDF5 file "
+                                 "(looked up from {cwd})"),
     "a noise of -0.0": (XOR.replace("n: 8", "n: 8, noise: -0.0"), None),
     "a folder as an HDF5 source": ("name: t\nlayers:\n  - {name: d, type: HDF5Data, tops: [x], "
                                    "source: sub, batch_size: 2}\n",
@@ -90,7 +97,8 @@ def test_what_the_fuzzer_found_is_one_line(in_empty_folder, sixteen_gib, case): 
     (in_empty_folder / "sub").mkdir()
     status, _, err, problem = run_info(path)
     assert problem is None, problem
-    assert (status, err) == ((0, "") if expected is None else (2, expected.format(path=path) + "\n"))
+    assert (status, err) == ((0, "") if expected is None else
+                             (2, expected.format(path=path, cwd=in_empty_folder) + "\n"))
 
 
 def test_the_allocator_has_the_last_word(in_empty_folder, monkeypatch):

@@ -22,8 +22,8 @@ import numbers
 import numpy as np
 
 from ..errors import GraphnetError, did_you_mean
-from ..spec import (Field, Spec, boolean, choice, integer, list_of, mapping, names, number,
-                    optional, text)
+from ..spec import (Field, Spec, boolean, choice, identifier, integer, list_of, mapping, names,
+                    number, optional, text)
 
 LAYERS = {}
 
@@ -73,7 +73,7 @@ class Layer(Spec):
     """Base of all layers: the fields every layer has, and the contract above."""
 
     # Optional here only so that graphnet.chain can name a layer; a netdef and a Net need it.
-    name = Field(optional(text), None, "unique within the net; also the default param_key")
+    name = Field(optional(identifier), None, "unique within the net; also the default param_key")
     bottoms = Field(names, [], "blobs read")
     tops = Field(names, [], "blobs written; a top equal to a bottom runs in place")
     phase = Field(optional(choice("train", "test")), None, "only in this phase")
@@ -81,7 +81,7 @@ class Layer(Spec):
     exclude = Field(list_of(_rule), [], "rules: drop the layer if any is met")
     loss_weight = Field(optional(list_of(number())), None,
                         "one per top; a top with a non-zero weight adds weight*sum(top) to the loss")
-    param_key = Field(optional(text), None,
+    param_key = Field(optional(identifier), None,
                       "layers (in any net) with the same key share parameters; default: name")
     param = Field(_param_overrides, {},
                   "by parameter name: {weight: {lr_mult: 1, decay_mult: 1, max_norm: 4.5}}")
