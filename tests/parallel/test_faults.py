@@ -62,11 +62,13 @@ def test_a_killed_process_ends_the_job_with_one_line(tmp_path):
                                 "mpiexec ended the job"], err
 
 
-def test_ctrl_c_writes_a_snapshot_and_ends_cleanly(tmp_path):
+@pytest.mark.parametrize("launcher, signum", [(True, signal.SIGINT), (False, signal.SIGUSR1)],
+                         ids=["ctrl-c to solve --procs", "sigusr1 to mpiexec"])
+def test_ctrl_c_writes_a_snapshot_and_ends_cleanly(tmp_path, launcher, signum):
     netdef = wide_netdef(tmp_path, max_iter=10**6, every=100)
-    job = start("solve", netdef, launcher=True)
+    job = start("solve", netdef, launcher=launcher)
     wait_for(lambda: newest_snapshot(str(tmp_path / "run")) is not None, what="training")
-    job.send_signal(signal.SIGINT)
+    job.send_signal(signum)
     out, err = job.communicate(timeout=60)
     assert (job.returncode, err) == (0, ""), err
     said = [line for line in out.splitlines() if " at iteration " in line and "wrote" in line]
