@@ -36,7 +36,7 @@ BASES = {"xor.yaml": 6, "regression.yaml": 5, "product.yaml": 5, "mnist.yaml": 2
 # merely big: a net of a few GiB would fit, and fill, and take the suite's time.
 HUGE = [10 ** 13, 2 ** 40, 2 ** 63 - 1, 2 ** 63, 2 ** 64, 10 ** 100, 1e300, -1e300]
 NUMBERS = [0, -1, -7, 1, 2, 3, 0.5, 2.5, -0.0, math.nan, math.inf, -math.inf, *HUGE]
-JUNK = ["", " ", "x", "\x00", "日本語🙂", "\u202e\u0301", "'", "{", "*", "a" * 300, "../..", "/"]
+JUNK = ["", " ", "x", "\x00", "a\nb", "日本語🙂", "\u202e\u0301", "'", "{", "*", "a" * 300, "../..", "/"]
 VALUES = [*NUMBERS, *JUNK, True, False, None, [], {}, [1, 2], [[[]]], {"type": "x"},
           {"a": {"b": 1}}, [None], ["x", 1]]
 
