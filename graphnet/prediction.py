@@ -5,7 +5,10 @@
     graphnet predict netdefs/mnist.yaml --weights S --input 7.png 2.png
 
 Inputs: an .h5 file whose datasets are named as the net's inputs, an .npy file for a net
-of one input, or image files (io/images.py). Samples are read and predicted a slice at a
+of one input, or image files (io/images.py), each holding samples as the training files
+do: an input that a data layer made is served as that layer serves it in the test phase
+(its centre crop, mean and scale), so `--input data/mnist/test.h5` predicts as
+`graphnet test` validates. Samples are read and predicted a slice at a
 time, so a file larger than memory streams through. Outputs: an .h5 file with a dataset
 per output, an .npy file of the one output, or, without --output, the top-k classes of
 each sample as lines `sample class probability`.
@@ -18,7 +21,7 @@ import numpy as np
 
 from .deploy import load
 from .errors import GraphnetError
-from .io.images import is_image, read_images
+from .io.images import as_the_layer_serves, is_image, read_images
 from .layers import Input
 from .netdef import load_netdef
 from .predict import predictor
@@ -26,6 +29,12 @@ from .topology import included
 
 SLICE = 10_000  # samples read from a file at a time
 SHOWN_FROM = 1_000  # a progress bar for inputs of at least this many samples
+
+
+def _data_layer(netdef, top):
+    """The test-phase data layer whose first top is `top`: its transform applies to it."""
+    return next((l for l in netdef.layers if l.is_source and l.tops[:1] == [top]
+                 and included(l, "test", set(), 0)), None)
 
 
 def _open_inputs(paths, net, netdef, pixel_scale):
@@ -36,9 +45,8 @@ def _open_inputs(paths, net, netdef, pixel_scale):
         if len(names) != 1:
             raise GraphnetError(f"images feed a net of one input; this one has {len(names)}",
                                 field="--input")
-        layer = next((l for l in netdef.layers if names[0] in l.tops and l.is_source
-                      and included(l, "test", set(), 0)), None)
-        data = read_images(paths, run.shapes[names[0]], layer, pixel_scale, net.backend.dtype)
+        data = read_images(paths, run.shapes[names[0]], _data_layer(netdef, names[0]), pixel_scale,
+                           net.backend.dtype)
         return {names[0]: data}, len(data)
     if len(paths) > 1:
         raise GraphnetError("give one .h5 or .npy file, or image files", field="--input")
@@ -87,12 +95,19 @@ def predict_files(netdef_path, weights, inputs, output=None, batch_size=None, to
         raise GraphnetError(f"the net has outputs {', '.join(names)}: choose one with --outputs"
                             + (", or write them to an .h5 file" if output else ""), field="--outputs")
     arrays, count = _open_inputs(inputs, net, netdef, pixel_scale)
+    images = all(is_image(p) for p in inputs)
+    # Files hold samples as the training files did: each is served as its data layer serves
+    # them in the test phase (its centre crop, mean and scale), as images are.
+    layers = {} if images else {n: l for n in arrays if (l := _data_layer(netdef, n)) is not None}
     from tqdm import tqdm
     results = None
     with tqdm(total=count, unit="sample", disable=True if count < SHOWN_FROM else None,
               file=sys.stderr, leave=False) as bar:
         for start in range(0, count, SLICE):
             part = {n: a[start:start + SLICE] for n, a in arrays.items()}
+            for name, layer in layers.items():
+                part[name] = as_the_layer_serves(part[name], layer, net.blobs[name].shape[1:],
+                                                 net.backend.dtype)
             try:
                 found = net.predict(part, outputs=names, batch_size=batch_size)
             except GraphnetError as err:

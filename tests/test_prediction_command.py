@@ -158,3 +158,29 @@ def test_images_get_a_mean_per_channel_and_a_mean_image_cut_at_the_centre(tmp_pa
     cropping = HDF5Data(name="d", tops=["x"], source="x.h5", batch_size=1, mean=str(tmp_path / "mean.h5"), crop=6)
     np.testing.assert_array_equal(read_images([tmp_path / "a.png"], (3, 6, 6), cropping)[0],
                                   chw - mean[:, 1:7, 1:7])
+
+
+def test_h5_and_npy_inputs_are_served_as_the_data_layer_serves_its_files(tmp_path, capsys):
+    """The test file itself, bytes and all, predicts as `graphnet test` validates: the data
+    layer's scale and its centre crop apply to .h5 and .npy inputs as to its own files."""
+    from tests.test_deploy import SMALL
+    byte_digits(tmp_path / "train.h5", 400, 1)
+    x, label = byte_digits(tmp_path / "test.h5", 50, 2)
+    netdef = tmp_path / "bytes.yaml"
+    netdef.write_text(SMALL.format(train=tmp_path / "train.h5", test=tmp_path / "test.h5", run=tmp_path / "run")
+                      .replace("batch_size: 20,", "batch_size: 20, scale: 0.00390625, crop: 6,")
+                      .replace("batch_size: 50,", "batch_size: 50, scale: 0.00390625, crop: 6,"))
+    assert main(["solve", str(netdef)]) == 0
+    snapshot = tmp_path / "run" / "snapshot-00000040.h5"
+    capsys.readouterr()
+    assert main(["test", str(netdef), "--weights", str(snapshot)]) == 0
+    tested = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    probs = graphnet.load(netdef, snapshot).predict(x[:, :, 1:7, 1:7] * np.float32(0.00390625))
+    for source in ("test.h5", "test.npy"):
+        np.save(tmp_path / "test.npy", x)
+        out = tmp_path / f"out-{source}.h5"
+        assert predict(netdef, "--weights", snapshot, "--input", tmp_path / source, "--output", out) == 0
+        with h5py.File(out) as f:
+            got = f["prob"][()]
+        np.testing.assert_allclose(got, probs, rtol=1e-6)
+        assert np.mean(got.argmax(axis=1) == label) == pytest.approx(float(tested["accuracy"]))

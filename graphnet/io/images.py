@@ -49,6 +49,16 @@ def read_images(paths, shape, layer=None, pixel_scale=1.0, dtype=np.float32):
         batch[i] = pixels.transpose(2, 0, 1) if channels == 3 else (
             pixels[None] if channels == 1 else pixels)
     batch *= pixel_scale
+    return as_the_layer_serves(batch, layer, shape, dtype)
+
+
+def as_the_layer_serves(samples, layer, shape, dtype=np.float32):
+    """Samples as a data layer's files hold them, transformed as the layer serves them in the
+    test phase: cut at the centre to `shape` (a layer that crops), then (x - mean) * scale."""
+    samples = np.asarray(samples)
+    if samples.shape[1:] != tuple(shape) and samples.ndim >= 3 and samples.shape[1:-2] == tuple(shape[:-2]):
+        samples = _centre(samples, shape)
+    batch = samples.astype(dtype)  # a copy: the caller's array is never changed
     mean, scale = getattr(layer, "mean", None), getattr(layer, "scale", None)
     if isinstance(mean, str):
         mean = _centre(read_dataset(mean, "mean").astype(dtype), shape)
