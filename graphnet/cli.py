@@ -24,6 +24,15 @@ def _net_arguments(parser, phase=True):
                         help="override a netdef value, e.g. layers.ip1.output_dim=10 (repeatable)")
     parser.add_argument("--backend", choices=("numpy", "cupy"), default=None)
     parser.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    _plugin_argument(parser)
+
+
+def _plugin_argument(parser):
+    """--plugin, on every command that builds a net: main() imports them before it runs."""
+    parser.add_argument("--plugin", dest="plugins", action="append", default=[],
+                        metavar="MODULE_OR_FILE",
+                        help="import layers of your own from a module or a .py file (repeatable; "
+                             "also GRAPHNET_PLUGINS=a,b and installed 'graphnet.layers' entry points)")
 
 
 def info(args):
@@ -220,6 +229,7 @@ def parser():
     cmd.add_argument("--seed", type=int, default=None, help="for the same text every time")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    _plugin_argument(cmd)
     cmd.set_defaults(run=sample)
 
     cmd = commands.add_parser("time", help="each layer's forward and backward time; images per second")
@@ -250,6 +260,7 @@ def parser():
                           "store them)")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     cmd.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    _plugin_argument(cmd)
     cmd.set_defaults(run=predict)
 
     cmd = commands.add_parser("export", help="a trained net as an ONNX model (graphnet[onnx])")
@@ -258,6 +269,7 @@ def parser():
     cmd.add_argument("-o", "--output", metavar="MODEL", required=True, help="the .onnx file to write")
     cmd.add_argument("--opset", type=int, default=17,
                      help="ONNX opset: 17 (default; onnxruntime 1.12 and later) to 28")
+    _plugin_argument(cmd)
     cmd.set_defaults(run=export)
 
     cmd = commands.add_parser("stats", help="a run's statistics as a table: last and best values")
@@ -287,6 +299,7 @@ def parser():
     cmd.add_argument("--splits", action="store_true",
                      help="show the Split layers the net inserts where a blob fans out")
     cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _plugin_argument(cmd)
     cmd.set_defaults(run=draw)
 
     cmd = commands.add_parser("import-caffe", help="a Caffe net (.prototxt, solver, .caffemodel) "
@@ -315,6 +328,9 @@ def _overview(commands):
 def main(argv=None):
     try:
         args = parser().parse_args(argv)
+        if hasattr(args, "plugins"):  # a command that builds a net (each process of --procs too)
+            from .plugins import load_plugins
+            load_plugins(args.plugins)
         args.run(args)
     except GraphnetError as err:
         print(err, file=sys.stderr)
@@ -343,9 +359,18 @@ def _caused_by_interrupt(err):
 
 def run():
     """Console-script entry point."""
-    code = main()
+    code = 130
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a Ctrl-C that C code (an extension's import) held back until now
+        pass
     # Whatever had to be saved is saved: a late Ctrl-C must not turn a clean exit into a
     # traceback (or a death by signal) while the interpreter shuts down.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            break
+        except KeyboardInterrupt:
+            continue
     sys.exit(code)
