@@ -7,9 +7,10 @@ __version__ = "0.1.0"
 # Names are imported when first used: `graphnet ...` on the command line starts without
 # NumPy or h5py, so a Ctrl-C during start-up is caught like any other.
 _EXPORTS = {"Backend": "backend", "cupy_available": "backend", "get_backend": "backend",
-            "GraphnetError": "errors", "Net": "net", "chain": "chain", "load": "deploy"}
+            "GraphnetError": "errors", "Net": "net", "chain": "chain", "load": "deploy",
+            "load_plugins": "plugins"}
 __all__ = ["Backend", "GraphnetError", "Net", "chain", "cupy_available", "get_backend", "layers",
-           "load"]
+           "load", "load_plugins"]
 
 
 def __getattr__(name):

@@ -211,7 +211,9 @@ def layer_from_entry(entry, file=None, index=None, line=None):
         raise GraphnetError(f"must be a layer type name, got {shown(kind)}", layer=name or where,
                             file=file, line=getattr(entry, "key_lines", {}).get("type", line), field="type")
     if kind not in LAYERS:
-        raise GraphnetError(f"unknown layer type '{kind}'{did_you_mean(kind, LAYERS)}",
+        from .plugins import unknown_type_hint
+        near = "" if "." in kind else did_you_mean(kind, LAYERS)
+        raise GraphnetError(f"unknown layer type '{kind}'{near}{unknown_type_hint(kind)}",
                             file=file, line=getattr(entry, "key_lines", {}).get("type", line),
                             layer=name or where, field="type")
     field_lines = getattr(entry, "key_lines", {})

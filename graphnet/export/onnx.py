@@ -23,7 +23,11 @@ What the graph is:
   layers get fresh value names (ONNX values are written once); a fused `neuron:` is one
   more node after its layer.
 
-A layer ONNX cannot express is one GraphnetError naming the layer and its type.
+A layer ONNX cannot express is one GraphnetError naming the layer and its type. A layer
+of one's own (a plugin's) exports when its class has a method with a converter's contract:
+
+    def to_onnx(self, graph, x, y):      # x: the bottoms' value names, y: the tops'
+        graph.node("Mul", [x[0], graph.const("factor", [self.factor])], out=y[0])
 """
 
 import numpy as np
@@ -96,9 +100,20 @@ def _unsupported(net, layer):
         why = "a data layer; a deploy net takes its data from Input layers"
     elif not layer.tops or kind.endswith("Output"):
         why = "it writes to files or memory, not to the net's outputs"
+    elif not type(layer).__module__.startswith("graphnet."):
+        why = (f"it comes from {type(layer).__module__}, and its class has no "
+               f"to_onnx(self, graph, x, y) method")
     else:
         why = "no ONNX operator computes it"
     return GraphnetError(f"{kind} cannot be exported to ONNX: {why}", **_place(net, layer))
+
+
+def _converter(layer):
+    """The layer's own `to_onnx` hook, or the converter registered for its type."""
+    hook = getattr(layer, "to_onnx", None)
+    if hook is not None:
+        return lambda graph, layer, x, y: hook(graph, x, y)
+    return CONVERTERS.get(type(layer).__name__)
 
 
 def _sequence_blobs(net):
@@ -211,7 +226,7 @@ class OnnxGraph:
                     self.values[top] = top
                     self.dynamic[top] = 2 if top in sequences else 1
                 continue
-            convert = CONVERTERS.get(kind)
+            convert = _converter(layer)
             if convert is None:
                 raise _unsupported(net, layer)
             x = [self.values[b] for b in layer.bottoms]

@@ -29,7 +29,13 @@ LAYERS = {}
 
 
 def register(cls):
-    """Make a layer class available under its class name as a netdef `type`."""
+    """Make a layer class available under its class name as a netdef `type`. A name is
+    one type: a second class of that name (from a plugin, say) is refused, naming both
+    modules; the same class imported again (a reloaded module) takes its place."""
+    known = LAYERS.get(cls.__name__)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise GraphnetError(f"layer type '{cls.__name__}' of module {cls.__module__} is already "
+                            f"defined by module {known.__module__}; give the class another name")
     LAYERS[cls.__name__] = cls
     return cls
 
