@@ -70,8 +70,10 @@ def solve(args):
 def _solve(args, team=None):
     import time
     from .netdef import load_netdef
+    from .plugins import load_plugins
     from .solver import Solver
     from .solver.solver import netdef_record
+    load_plugins(args.plugins)  # here, where a process of a job says a failure once for all
     if args.partial_weights and not args.weights:
         raise GraphnetError("goes with --weights", field="--partial-weights")
     if args.resume and args.weights:
@@ -328,7 +330,7 @@ def _overview(commands):
 def main(argv=None):
     try:
         args = parser().parse_args(argv)
-        if hasattr(args, "plugins"):  # a command that builds a net (each process of --procs too)
+        if hasattr(args, "plugins") and args.run is not solve:  # solve: in each process of a job
             from .plugins import load_plugins
             load_plugins(args.plugins)
         args.run(args)

@@ -3,7 +3,8 @@ entry point, the example Huber loss; real `python -m graphnet` commands and thei
 
 import os
 import re
-import textwrap
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 from graphnet import Net
 from graphnet.layers import LAYERS, InnerProduct, Input, MemoryData, SquareLoss
 from graphnet.testing import check_layer
+from tests.parallel import mpi
+from tests.parallel.mpi import needs_mpi
 from tests.runs import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -324,3 +327,29 @@ def test_to_onnx_hook_computes_what_the_layer_computes(readme_prelu):
     assert [n.op_type for n in model.graph.node] == ["PRelu"]
     np.testing.assert_allclose(runtime.run(None, feeds)[0], graphnet_outputs(net, feeds)["y"],
                                rtol=1e-6)
+
+
+@needs_mpi
+def test_every_process_of_a_job_loads_the_plugins(tmp_path, plugin_file):
+    # --procs relaunches the command with its --plugin; plain mpiexec passes the environment.
+    alone = netdef(tmp_path, "PReLU", "alone.yaml", "alone")
+    assert run("solve", alone, "--plugin", plugin_file, "--set", "solver.max_iter=10")[0] == 0
+    launched = netdef(tmp_path, "PReLU", "launched.yaml", "launched")
+    process = mpi.start("solve", launched, "--plugin", plugin_file, "--set", "solver.max_iter=10",
+                        launcher=True)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    plain = netdef(tmp_path, "PReLU", "plain.yaml", "plain")
+    env = {**mpi.ENV, "GRAPHNET_PLUGINS": plugin_file}
+    done = subprocess.run([mpi.MPIEXEC, "-n", "2", sys.executable, "-m", "graphnet", "solve", plain,
+                           "--set", "solver.max_iter=10"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    for run_dir in ("launched", "plain"):
+        assert "act/slope" in params(tmp_path / run_dir / "snapshot-00000010.h5")
+    # A plugin that fails is said once for the job, by process 0, as a netdef mistake is.
+    done = subprocess.run([mpi.MPIEXEC, "-n", "2", sys.executable, "-m", "graphnet", "solve", plain,
+                           "--plugin", "no_such_module"], capture_output=True, text=True,
+                          env=mpi.ENV, timeout=120)
+    line = "--plugin no_such_module: cannot load: ModuleNotFoundError: No module named 'no_such_module'"
+    assert done.returncode != 0 and done.stderr.count(line) == 1, done.stderr
