@@ -353,3 +353,17 @@ def test_every_process_of_a_job_loads_the_plugins(tmp_path, plugin_file):
                           env=mpi.ENV, timeout=120)
     line = "--plugin no_such_module: cannot load: ModuleNotFoundError: No module named 'no_such_module'"
     assert done.returncode != 0 and done.stderr.count(line) == 1, done.stderr
+
+
+def test_load_plugins_from_python(plugin_file, monkeypatch):
+    import graphnet
+    from graphnet import plugins
+    monkeypatch.setattr(plugins, "LOADED", {})
+    monkeypatch.setenv("GRAPHNET_PLUGINS", plugin_file)
+    try:
+        assert graphnet.load_plugins() == [plugin_file]
+        assert LAYERS["PReLU"].__module__ == "prelu"
+        assert graphnet.load_plugins([plugin_file]) == [plugin_file]   # once only
+    finally:
+        LAYERS.pop("PReLU", None)
+        sys.modules.pop("prelu", None)
