@@ -9,6 +9,7 @@ commands:
 
 'graphnet COMMAND --help' tells more. 'graphnet solve netdefs/xor.yaml' trains a tiny net."""
 
+import os
 import signal
 import sys
 
@@ -86,7 +87,7 @@ def _solve(args, team=None):
         # Outside the training loop (which catches signals itself) a signal aborts, unless the
         # run already wrote its snapshot for one and is only ending.
         if getattr(solver, "saved_on_signal", None) is None:  # None too before solve() starts
-            raise KeyboardInterrupt
+            _interrupt(signum, frame)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, late_signal)
     if team is not None:
@@ -341,8 +342,9 @@ def main(argv=None):
         print("graphnet: interrupted", file=sys.stderr)
         return 130
     except ImportError as err:
-        # A Ctrl-C while a C extension loads (NumPy's, h5py's) comes out as an ImportError.
-        if not _caused_by_interrupt(err):
+        # A Ctrl-C while a C extension loads (NumPy's, h5py's) comes out as an ImportError,
+        # sometimes with the KeyboardInterrupt lost on the way: the handler below noted it.
+        if not (_interrupted or _caused_by_interrupt(err)):
             raise
         print("graphnet: interrupted", file=sys.stderr)
         return 130
@@ -359,10 +361,21 @@ def _caused_by_interrupt(err):
     return False
 
 
+_interrupted = False
+
+
+def _interrupt(signum, frame):
+    """Python's own Ctrl-C, remembered: C code may swallow the KeyboardInterrupt it raises."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def run():
     """Console-script entry point."""
     code = 130
     try:
+        signal.signal(signal.SIGINT, _interrupt)
         code = main()
     except KeyboardInterrupt:  # a Ctrl-C that C code (an extension's import) held back until now
         pass
@@ -375,4 +388,10 @@ def run():
             break
         except KeyboardInterrupt:
             continue
+    if code == 130:
+        # C code that met the Ctrl-C may have reported it through Python's own error printer,
+        # which marks it unhandled: Python would then end by killing itself with SIGINT.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
