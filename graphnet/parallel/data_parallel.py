@@ -54,13 +54,8 @@ class DataParallel:
         self.check(solver.net, solver.test_net)
         snapshot = self.processes.share(snapshot)
         if snapshot is not None:
-            if not self.writer:
+            if not self.writer:  # rank 0 restored it, and refused another process count
                 restore(solver, snapshot)
-            before = snapshot.solver_attrs.get("processes", 1)
-            if before != self.size:
-                print(f"note: {snapshot.path} was written by {before} process(es), now {self.size}: "
-                      f"the data go on from its position in global batches of {self.size} x "
-                      "batch_size rows", flush=True)
         self.processes.broadcast_(solver.net.param_data)
         if self.rank:
             # Dropout masks and other draws: a stream of this process's own, rank 0's jumped

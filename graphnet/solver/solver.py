@@ -175,6 +175,13 @@ class Solver(Spec):
 
     def _resume(self, run_dir, resume):
         snap = snapshot_to_resume(run_dir, resume)
+        written, now = snap.solver_attrs.get("processes", 1), self.comm.size if self.comm else 1
+        if written != now:
+            raise GraphnetError(f"was written by a run of {written} process(es) and this one has "
+                                f"{now}: its global batches of {written} x batch_size rows would "
+                                f"change; resume it with {written} (mpiexec -n {written}, or --procs "
+                                f"{written}), or start a new run from its parameters with --weights",
+                                file=snap.path)
         restore(self, snap)
         print(f"resumed from {snap.path} at iteration {self.iteration}", flush=True)
         # Snapshots after the one resumed from belong to a run that is being abandoned (or are

@@ -149,6 +149,19 @@ def test_resume_under_two_processes_is_bit_identical(tmp_path):
                           statistic(tmp_path / "parts", "train/loss")[1])
 
 
+def test_resuming_under_another_process_count_is_one_line(tmp_path):
+    """Its global batches would change: refused (a machine of 2 cores tries one process)."""
+    netdef = _write(tmp_path, "two.yaml", MLP, batch=16, method="sgd", max_iter=20,
+                    run_dir=tmp_path / "run", dropout="")
+    assert run("solve", netdef)[0] == 0
+    snapshot = tmp_path / "run" / "snapshot-00000020.h5"
+    code, out, err = run("solve", netdef, "--resume", "--set", "solver.max_iter=40", procs=1)
+    assert code == 2
+    assert err == (f"{snapshot}: was written by a run of 2 process(es) and this one has 1: its "
+                   "global batches of 2 x batch_size rows would change; resume it with 2 (mpiexec "
+                   "-n 2, or --procs 2), or start a new run from its parameters with --weights\n")
+
+
 @pytest.mark.gpu
 def test_mlp_on_gpus_two_processes_equal_one(tmp_path):
     """--backend cupy: NCCL when each process has a GPU of its own, else through host memory."""
