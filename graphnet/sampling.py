@@ -49,6 +49,10 @@ def sample(netdef, snapshot, prime="\n", length=500, temperature=1.0, seed=None,
         if step < len(prime) - 1:
             continue
         logits = logits.astype(np.float64).ravel()
+        if logits.size != len(alphabet):
+            raise GraphnetError(f"the net scores {logits.size} characters, but the alphabet of "
+                                f"{data.source} has {len(alphabet)}: give the layer that makes "
+                                f"'{scores}' output_dim: {len(alphabet)}", file=netdef.path)
         if temperature == 0:
             choice = int(np.argmax(logits))
         else:

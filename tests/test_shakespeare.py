@@ -169,6 +169,16 @@ def test_sample_mistakes_are_one_line(texts, tmp_path, capsys, extra, message):
     assert len(err.splitlines()) == 1 and __import__("re").search(message, err), err
 
 
+def test_sample_with_more_scores_than_characters_is_one_line(texts, tmp_path, capsys):
+    netdef = tiny_netdef(tmp_path, texts, 5, tmp_path / "run")
+    wide = ["--set", "layers.scores.output_dim=90", "--set", "layers.embed.input_dim=90"]
+    assert main(["solve", netdef, *wide]) == 0
+    capsys.readouterr()
+    assert main(["sample", netdef, *wide, "--length", "50"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "the net scores 90 characters, but the alphabet" in err, err
+
+
 def test_sample_without_a_snapshot_says_to_train_first(texts, tmp_path, capsys):
     netdef = tiny_netdef(tmp_path, texts, 5, tmp_path / "never")
     assert main(["sample", netdef]) == 2
