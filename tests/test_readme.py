@@ -39,7 +39,7 @@ LAUNCHERS = ("graphnet", "python", "python3", "pip", "mpiexec")
 
 def readme_items():
     """(kind, line number, text) in README order: ("python" | "yaml" | ..., n, block) for
-    fenced blocks; ("command", n, line) and ("error", n, line) for indented lines."""
+    fenced blocks; ("command" | "error" | "comment" | "output", n, line) for indented lines."""
     with open(README) as f:
         lines = f.read().split("\n")
     items, fence, i = [], None, 0
@@ -62,6 +62,8 @@ def readme_items():
                 items.append(("error", n, text))
             elif re.match(r"([A-Z_]+=\S+ )*(%s)\b" % "|".join(LAUNCHERS), text):
                 items.append(("command", n, text))
+            else:
+                items.append(("comment" if text.startswith("#") else "output", n, text))
         i += 1
     return items
 
@@ -80,6 +82,28 @@ def commands():
 
 def blocks(kind):
     return [(n, text) for k, n, text in readme_items() if k == kind]
+
+
+FENCES = {"python": "test_python_block", "yaml": "test_yaml_blocks_are_the_files_they_name_or_parse"}
+# Indented lines that are neither a command nor an error example: a command's output, shown
+# for a full run, whose form test_stats_table_has_the_readme_form checks.
+OUTPUT = [r"snapshots/mnist/statistics\.h5: up to iteration", r"statistic +points", r"-{20,}$",
+          r"(train|val)/\w+ "]
+
+
+def test_every_block_and_indented_line_is_covered():
+    """A fenced block of another language, or an indented line that is not a command (whose
+    first word is one of LAUNCHERS), an error example or known output, has no test here."""
+    for kind, n, text in readme_items():
+        if kind in ("command", "error", "comment") or kind in FENCES:
+            continue
+        assert kind == "output", (f"README.md:{n}: a ```{kind} block: no test here runs it; use "
+                                  f"```python or ```yaml, or add its kind to FENCES in "
+                                  f"tests/test_readme.py with a test")
+        assert any(re.match(p, text) for p in OUTPUT), (
+            f"README.md:{n}: an indented line that tests/test_readme.py does not know: {text!r}; "
+            f"a command must start with one of {LAUNCHERS}, an error example with FILE:LINE:, "
+            "and shown output needs a pattern in OUTPUT and a test of its form")
 
 
 # ---------------------------------------------------------------------------------------
@@ -170,6 +194,23 @@ PYTHON_SETUP = {
 }
 
 
+def _same_as_the_yaml(scope):
+    """'Its train net in Python, with the same words': the same parameters and loss."""
+    import graphnet
+    yaml = graphnet.Net.from_yaml("netdefs/xor.yaml", phase="train", backend="numpy")
+    net = scope["net"]
+    assert list(net.params) == list(yaml.params)
+    np.testing.assert_array_equal(net.param_data, yaml.param_data)
+    yaml.forward()
+    np.testing.assert_array_equal(net.blobs["p"].data, yaml.blobs["p"].data)
+
+
+# Checks after a block has run, keyed the same way: what the text around it claims.
+PYTHON_CHECK = {
+    '# or: net = graphnet.Net.from_yaml("netdefs/xor.yaml"': _same_as_the_yaml,
+}
+
+
 @pytest.fixture(scope="module")
 def python_folder(sandbox):
     """The blocks' working folder: the sandbox's netdefs and data, snapshots of its own."""
@@ -197,6 +238,9 @@ def test_python_block(line, block, python_folder, snapshot, monkeypatch):
                 f"README.md:{line}: the Python block fails ({type(err).__name__}: {err}); fix the "
                 "README, or, if the block needs something the text around it provides, give it "
                 "in PYTHON_SETUP in tests/test_readme.py") from err
+        for key, check in PYTHON_CHECK.items():
+            if key in block:
+                check(scope)
     finally:
         for name in set(LAYERS) - known:      # a block's own layer types go with it
             LAYERS.pop(name)
@@ -481,3 +525,43 @@ def test_command(line, command, sandbox, snapshot):
     assert code == 0, (f"README.md:{line}: `{command}` (run as {words + extra}) ended with status "
                        f"{code}: {err}; fix the README, or cheapen or set it up in COMMANDS of "
                        "tests/test_readme.py")
+
+
+def stats_form(lines):
+    """(statistic names, whether each row's numbers end under the header's words) of a
+    `graphnet stats` table."""
+    assert re.fullmatch(r"\S+/statistics\.h5: up to iteration [\d,]+", lines[0]), lines[0]
+    header, rule, rows = lines[1], lines[2], lines[3:]
+    assert header.split() == ["statistic", "points", "last", "at", "iter", "best", "at", "iter"]
+    assert set(rule) == {"-"} and len(rule) == len(header)
+    ends = [m.end() for m in re.finditer(r"points|last|at iter|best|at iter", header)]
+    names, aligned = [], True
+    for row in rows:
+        name = re.match(r"\S+( \(mean of [\d,]+\))?", row)
+        names.append(name.group().split(" (")[0])
+        numbers = [m.end() for m in re.finditer(r"\S+", row[name.end():])]
+        aligned &= [name.end() + e for e in numbers] == ends[:len(numbers)]
+    return names, aligned
+
+
+def test_stats_table_has_the_readme_form(sandbox):
+    """The table the README shows (for a full run) is the table `graphnet stats` prints: the
+    same title line, header, rule, statistics in the same order and columns aligned alike."""
+    with open(README) as f:
+        text = f.read()
+    shown = []
+    for line in text[text.index("\n    snapshots/mnist/statistics.h5: up to") + 1:].split("\n"):
+        if not line.startswith("    "):
+            break
+        shown.append(line[4:])
+    run_dir = sandbox / "snapshots" / "mnist"
+    if not (run_dir / "statistics.h5").exists():     # when run alone, without the commands
+        code, _, err = graphnet_cmd([os.path.join(BIN, "graphnet"), "solve", "netdefs/mnist.yaml",
+                                     *MNIST_SHORT], sandbox)
+        assert code == 0, err
+    code, out, err = graphnet_cmd([os.path.join(BIN, "graphnet"), "stats", "snapshots/mnist"], sandbox)
+    assert code == 0, err
+    readme_names, readme_aligned = stats_form(shown)
+    names, aligned = stats_form(out.rstrip("\n").split("\n"))
+    assert readme_aligned and aligned, (shown, out)
+    assert readme_names == names, (shown, out)
