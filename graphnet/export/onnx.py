@@ -33,6 +33,7 @@ of one's own (a plugin's) exports when its class has a method with a converter's
 import numpy as np
 
 from ..errors import GraphnetError
+from .onnx_registry import CONVERTERS, neuron_node
 
 DEFAULT_OPSET = 17
 # The oldest IR version each opset needs (onnx/onnx docs/Versioning.md): the model says no
@@ -40,20 +41,6 @@ DEFAULT_OPSET = 17
 IR_VERSIONS = {17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11, 24: 12, 25: 13, 26: 13,
                27: 13, 28: 14}
 SEQUENCE_LAYERS = ("LSTM", "RNN")
-CONVERTERS = {}
-
-
-def converts(*types):
-    """Register a converter `convert(graph, layer, x, y)` for these layer types: x are the
-    bottoms' value names; the converter writes the tops' values named y, or returns the
-    value names that stand for the tops (a layer that renames, such as Split)."""
-    def add(convert):
-        for name in types:
-            CONVERTERS[name] = convert
-        return convert
-    return add
-
-
 def import_onnx():
     try:
         import onnx
@@ -266,16 +253,6 @@ class OnnxGraph:
             model.doc_string = (f"exported from a {net.backend.dtype} net in float32: "
                                 f"parameters and values rounded to float32")
         return model
-
-
-def neuron_node(graph, neuron, x, out):
-    """The node of an activation (a fused `neuron:` or a neuron layer's)."""
-    if neuron.type == "identity":
-        return graph.node("Identity", [x], out=out)
-    if neuron.type == "leaky_relu":
-        return graph.node("LeakyRelu", [x], out=out, alpha=float(neuron.slope))
-    op = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exponential": "Exp"}[neuron.type]
-    return graph.node(op, [x], out=out)
 
 
 def command(args):

@@ -8,7 +8,7 @@ with, except the free leading axes, which ONNX keeps free (Reshape's 0 copies th
 
 import numpy as np
 
-from .onnx import converts, neuron_node
+from .onnx_registry import converts, neuron_node
 
 
 def int64_const(graph, hint, values):

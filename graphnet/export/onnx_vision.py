@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ..layers.pooling import pooled_extent
-from .onnx import converts
+from .onnx_registry import converts
 from .onnx_layers import apply_steps, int64_const, view
 
 
