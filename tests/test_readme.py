@@ -223,6 +223,8 @@ def python_folder(sandbox):
 
 @pytest.mark.parametrize("line, block", blocks("python"), ids=lambda v: str(v) if isinstance(v, int) else "")
 def test_python_block(line, block, python_folder, snapshot, monkeypatch):
+    if why := _missing_extra(block):
+        pytest.skip(f"README.md:{line}: {why}")
     from graphnet.layers import LAYERS
     monkeypatch.chdir(python_folder)
     known = set(LAYERS)
@@ -396,6 +398,21 @@ def _mpi():
     return _have("mpi4py") and (shutil.which("mpiexec", path=ENV["PATH"]) is not None)
 
 
+# What needs an optional extra skips cleanly without it, as the extra's own tests do: the
+# README's first line installs graphnet[fast,test] only, and its second runs this suite.
+EXTRAS = [(r"^graphnet plot", "matplotlib", "plot"), (r"^graphnet export|export_onnx", "onnx", "onnx"),
+          (r"^graphnet export|export_onnx", "onnxruntime", "onnx"),
+          (r"\.(png|jpe?g)\b.*--|--input [^-]*\.(png|jpe?g)", "PIL", "images")]
+
+
+def _missing_extra(text):
+    """Why `text` (a command or a block) cannot run here, or None."""
+    for pattern, module, extra in EXTRAS:
+        if re.search(pattern, text, re.M) and not _have(module):
+            return f"needs the {extra} extra (pip install graphnet[{extra}])"
+    return None
+
+
 def _copy(source, target):
     def setup(folder, s):
         shutil.copy(folder / source if not source.startswith("S") else s, folder / target)
@@ -496,6 +513,8 @@ def test_every_command_has_a_rule():
 
 @pytest.mark.parametrize("line, command", commands(), ids=lambda v: str(v) if isinstance(v, int) else "")
 def test_command(line, command, sandbox, snapshot):
+    if why := _missing_extra(command):
+        pytest.skip(f"README.md:{line}: {why}")
     rule = rule_for(command)
     if rule[0] == "skip":
         pytest.skip(f"README.md:{line}: {rule[1]}")
