@@ -45,15 +45,8 @@ class Unsupported:
         self.warnings.append(f"{self.file}:{line}: " + (f"layer '{layer}': " if layer else "") + what)
 
 
-class Params:
-    """A Caffe *_param message whose fields are taken one by one; the rest are reported."""
-
-    def __init__(self, msg, layer, label):
-        self.msg = msg if msg is not None else Message(layer.line)
-        self.layer, self.label, self.taken = layer, label, set()
-
-    def __contains__(self, key):
-        return key in self.msg
+class _Taking:
+    """Reads fields of `self.msg` and notes each in `self.taken`: what no one took is reported."""
 
     def get(self, key, default=None):
         self.taken.add(key)
@@ -62,6 +55,17 @@ class Params:
     def all(self, key):
         self.taken.add(key)
         return self.msg.all(key)
+
+
+class Params(_Taking):
+    """A Caffe *_param message whose fields are taken one by one; the rest are reported."""
+
+    def __init__(self, msg, layer, label):
+        self.msg = msg if msg is not None else Message(layer.line)
+        self.layer, self.label, self.taken = layer, label, set()
+
+    def __contains__(self, key):
+        return key in self.msg
 
     def default(self, key, value, why=""):
         """Caffe's field must hold `value` (graphnet's only behaviour) if it is given."""
@@ -89,7 +93,7 @@ def _show(value):
     return str(value) if isinstance(value, (Enum, int, float)) else repr(value)
 
 
-class CaffeLayer:
+class CaffeLayer(_Taking):
     """One Caffe layer, modern or upgraded from V1, as the converters read it."""
 
     def __init__(self, msg, v1, unsupported):
@@ -111,13 +115,6 @@ class CaffeLayer:
     def unsupported(self, what, line):
         self._unsupported(what, line, self.name)
 
-    def get(self, key, default=None):
-        self.taken.add(key)
-        return self.msg.get(key, default)
-
-    def all(self, key):
-        self.taken.add(key)
-        return self.msg.all(key)
 
     def params(self, key):
         """The layer's *_param message as Params (empty if absent)."""

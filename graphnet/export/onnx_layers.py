@@ -24,6 +24,13 @@ def apply_steps(graph, x, out, steps):
     return x
 
 
+def channels_axis_fixed(graph, bottom):
+    """Channels are axis 1: of a time-major blob (T, N, ...) that is the free axis N."""
+    if graph.dynamic[bottom] > 1:
+        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
+                          f"free axis N", "bottoms")
+
+
 def view(graph, x, bottom, shape, out=None):
     """x reshaped to `shape` (whose free axes are those of `bottom`, copied by 0)."""
     k = graph.dynamic[bottom]
@@ -111,9 +118,7 @@ def batch_norm(graph, layer, x, y):
     if not layer.global_stats:
         raise graph.error("is false: each batch would be normalized with its own statistics; "
                           "export normalizes with the running ones", "use_global_stats")
-    if graph.dynamic[bottom] > 1:
-        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
-                          f"free axis N", "bottoms")
+    channels_axis_fixed(graph, bottom)
     channels = graph.shape(bottom)[1]
     inputs = [graph.const("scale", np.ones(channels)), graph.const("bias", np.zeros(channels)),
               graph.const("mean", graph.param("mean")), graph.const("variance", graph.param("variance"))]

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..layers.pooling import pooled_extent
 from .onnx_registry import converts
-from .onnx_layers import apply_steps, int64_const, view
+from .onnx_layers import apply_steps, channels_axis_fixed, int64_const, view
 
 
 @converts("Convolution", "Deconvolution")
@@ -60,9 +60,7 @@ def channel_pooling(graph, layer, x, y):
     # Channels as the rows of an image (N, 1, C, rest), pooled with windows (kernel, 1).
     bottom = layer.bottoms[0]
     shape = graph.shape(bottom)
-    if graph.dynamic[bottom] > 1:
-        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
-                          f"free axis N", "bottoms")
+    channels_axis_fixed(graph, bottom)
     rest = math.prod(shape[2:])
     image = view(graph, x[0], bottom, (None, 1, shape[1], rest))
     before, after = layer.pad
@@ -78,9 +76,7 @@ def channel_pooling(graph, layer, x, y):
 def lrn(graph, layer, x, y):
     bottom = layer.bottoms[0]
     shape = graph.shape(bottom)
-    if graph.dynamic[bottom] > 1:
-        raise graph.error(f"the channels of time-major '{bottom}' (T, N, ...) would be its "
-                          f"free axis N", "bottoms")
+    channels_axis_fixed(graph, bottom)
     if layer.norm_region == "across_channels":
         attrs = dict(size=layer.local_size, alpha=float(layer.alpha), beta=float(layer.beta),
                      bias=float(layer.k))
