@@ -23,3 +23,16 @@ def run_layer(layer, bottoms, backend="numpy", dtype="float64", phase="train"):
     net.forward()
     top_names = layer.tops or [layer.name]
     return net, [net.backend.to_host(net.blobs[t].data) for t in top_names]
+
+
+def linear_net(x, **fields):
+    """A float64 net whose loss is sum(x W^T (+ b)) over an Input holding x: its gradient is
+    known in closed form (dL/dW: the sum of the samples), so a solver step can be checked by
+    hand. `fields` go to the InnerProduct 'fit' (output_dim 1 unless given)."""
+    x = np.asarray(x, dtype="float64")
+    layers = [graphnet.layers.Input(name="in", tops=["x"], shapes=[list(x.shape)]),
+              graphnet.layers.InnerProduct(name="fit", bottoms=["x"], tops=["y"],
+                                           **{"output_dim": 1, "loss_weight": [1.0], **fields})]
+    net = graphnet.Net("lin", layers, dtype="float64")
+    net.blobs["x"].data[...] = x
+    return net

@@ -9,11 +9,12 @@ import pytest
 import graphnet
 from graphnet.coffee import Snapshot
 from graphnet.errors import GraphnetError
-from graphnet.layers import InnerProduct, Input
 from graphnet.netdef import parse_yaml
 from graphnet.solver.methods import (METHODS, SGD, AdaDelta, AdaGrad, Adam, Method, Nesterov, RMSProp,
                                      method)
 from graphnet.solver.solver import Solver
+
+from ..helpers import linear_net
 
 N, STEPS = 7, 5
 MOMENTA = [0.5, 0.9, 0.0, 0.7, 0.9]       # a different momentum each step, as a policy may give
@@ -150,11 +151,7 @@ def test_adam_in_the_solver_corrects_by_the_updates_done_also_after_a_resume(tmp
     x = np.array([[1.0, 2.0], [3.0, -1.0]])
 
     def build():
-        net = graphnet.Net("lin", [Input(name="in", tops=["x"], shapes=[[2, 2]]),
-                                   InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=1,
-                                                bias_filler=0.5, loss_weight=[1.0])], dtype="float64")
-        net.blobs["x"].data[...] = x
-        return net
+        return linear_net(x, bias_filler=0.5)
 
     def solve(max_iter, resume=None):
         net = build()

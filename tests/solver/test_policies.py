@@ -6,15 +6,15 @@ import math
 import numpy as np
 import pytest
 
-from graphnet import Net
 from graphnet.errors import GraphnetError
-from graphnet.layers import InnerProduct, Input
 from graphnet.netdef import parse_yaml
 from graphnet.solver.policies import (LR_POLICIES, MOMENTUM_POLICIES, DecayOnValidation, Exp, Fixed,
                                       FixedMomentum, Inv, LinearMomentum, MultiStep, Poly, Sigmoid,
                                       Staged, StagedMomentum, Step, StepMomentum, lr_policy,
                                       momentum_policy)
 from graphnet.solver.solver import Solver
+
+from ..helpers import linear_net
 
 ITERATIONS = [0, 1, 2, 3, 4, 5, 9, 10, 11, 99, 100, 101, 1000]
 
@@ -174,10 +174,7 @@ def test_momentum_policies_match_their_closed_forms():
 def test_the_solver_takes_the_momentum_of_the_update_it_makes(tmp_path, method):
     """The update after t updates uses momentum(t), as Caffe does (Mocha uses momentum(t - 1))."""
     x = np.array([[1.0, 2.0], [3.0, -1.0]])
-    net = Net("lin", [Input(name="in", tops=["x"], shapes=[[2, 2]]),
-                      InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=1, bias=False,
-                                   loss_weight=[1.0])], dtype="float64")
-    net.blobs["x"].data[...] = x
+    net = linear_net(x, bias=False)
     w = net.param_data.copy()
     Solver(method, lr_policy=0.1, momentum={"type": "linear", "base": 0.2, "gamma": 0.3, "stepsize": 1,
                                             "max": 0.9},

@@ -15,9 +15,11 @@ from graphnet.cli import main
 from graphnet.coffee import Snapshot, ValidationPerformance
 from graphnet.datasets.synthetic import Linear
 from graphnet.io.snapshot import Snapshot as SnapshotFile, newest_snapshot
-from graphnet.layers import (BinaryAccuracy, BinaryCrossEntropyLoss, Dropout, InnerProduct, Input,
+from graphnet.layers import (BinaryAccuracy, BinaryCrossEntropyLoss, Dropout, InnerProduct,
                               MemoryData, SquareLoss)
 from graphnet.solver import Solver
+
+from ..helpers import linear_net
 
 
 def parity_layers(hidden=6, shuffle=True):
@@ -268,12 +270,8 @@ def test_a_training_step_makes_no_batch_sized_array(tmp_path):
 
 
 def test_each_step_takes_the_rate_and_decay_the_policies_give_then(tmp_path):
-    from graphnet.layers import Input
     x = np.array([[1.0, 2.0], [3.0, -1.0]])
-    net = Net("lin", [Input(name="in", tops=["x"], shapes=[[2, 2]]),
-                      InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=1, bias=False,
-                                   loss_weight=[1.0])], dtype="float64")
-    net.blobs["x"].data[...] = x
+    net = linear_net(x, bias=False)
     w = net.param_data.copy()
     Solver("sgd", lr_policy={"type": "step", "base_lr": 0.5, "gamma": 0.5, "stepsize": 1},
            weight_decay=0.1, max_iter=3, run_dir=str(tmp_path)).solve(net)
@@ -288,11 +286,8 @@ def test_weight_decay_is_scaled_by_each_parameters_decay_mult(tmp_path, regulari
     """decay_mult 3 on the weight triples its decay; the bias (decay_mult 0, lr_mult 2) is never
     decayed. Without the bias every multiplier is 3: one number for all the parameters."""
     x = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
-    net = Net("lin", [Input(name="in", tops=["x"], shapes=[[3, 2]]),
-                      InnerProduct(name="fit", bottoms=["x"], tops=["y"], output_dim=2, bias=bias,
-                                   bias_filler=0.5, param={"weight": {"decay_mult": 3.0}},
-                                   loss_weight=[1.0])], dtype="float64")
-    net.blobs["x"].data[...] = x
+    net = linear_net(x, output_dim=2, bias=bias, bias_filler=0.5,
+                     param={"weight": {"decay_mult": 3.0}})
     w = net.params["fit"][0].data.copy()
     b = np.full(2, 0.5)
     Solver("sgd", lr_policy=0.1, weight_decay=0.2, regularization=regularization, max_iter=3,
