@@ -116,19 +116,26 @@ def byte_digits(path, n, seed):
     return x, label
 
 
+def trained_on_bytes(tmp_path, n_test, transform=""):
+    """A small net trained on byte digits with Caffe's scale (and `transform` on its data
+    layers): (test images, their labels, the netdef, its snapshot)."""
+    from tests.test_deploy import SMALL
+    byte_digits(tmp_path / "train.h5", 400, 1)
+    x, label = byte_digits(tmp_path / "test.h5", n_test, 2)
+    netdef = tmp_path / "bytes.yaml"
+    fields = f"scale: 0.00390625, {transform}"
+    netdef.write_text(SMALL.format(train=tmp_path / "train.h5", test=tmp_path / "test.h5", run=tmp_path / "run")
+                      .replace("batch_size: 20,", f"batch_size: 20, {fields}")
+                      .replace("batch_size: 50,", f"batch_size: 50, {fields}"))
+    assert main(["solve", str(netdef)]) == 0
+    return x, label, netdef, tmp_path / "run" / "snapshot-00000040.h5"
+
+
 def test_png_digits_predict_as_the_stored_bytes_with_the_netdefs_scale(tmp_path, capsys):
     """Trained on bytes with Caffe's scale: 0.00390625, the net reads PNGs of the same bytes
     right without --pixel-scale."""
     Image = pytest.importorskip("PIL.Image", reason="Pillow is optional (pip install pillow)")
-    from tests.test_deploy import SMALL
-    byte_digits(tmp_path / "train.h5", 400, 1)
-    x, label = byte_digits(tmp_path / "test.h5", 30, 2)
-    netdef = tmp_path / "bytes.yaml"
-    netdef.write_text(SMALL.format(train=tmp_path / "train.h5", test=tmp_path / "test.h5", run=tmp_path / "run")
-                      .replace("batch_size: 20,", "batch_size: 20, scale: 0.00390625,")
-                      .replace("batch_size: 50,", "batch_size: 50, scale: 0.00390625,"))
-    assert main(["solve", str(netdef)]) == 0
-    snapshot = tmp_path / "run" / "snapshot-00000040.h5"
+    x, label, netdef, snapshot = trained_on_bytes(tmp_path, 30)
     paths = []
     for i, image in enumerate(x):
         paths.append(tmp_path / f"{i}.png")
@@ -163,15 +170,7 @@ def test_images_get_a_mean_per_channel_and_a_mean_image_cut_at_the_centre(tmp_pa
 def test_h5_and_npy_inputs_are_served_as_the_data_layer_serves_its_files(tmp_path, capsys):
     """The test file itself, bytes and all, predicts as `graphnet test` validates: the data
     layer's scale and its centre crop apply to .h5 and .npy inputs as to its own files."""
-    from tests.test_deploy import SMALL
-    byte_digits(tmp_path / "train.h5", 400, 1)
-    x, label = byte_digits(tmp_path / "test.h5", 50, 2)
-    netdef = tmp_path / "bytes.yaml"
-    netdef.write_text(SMALL.format(train=tmp_path / "train.h5", test=tmp_path / "test.h5", run=tmp_path / "run")
-                      .replace("batch_size: 20,", "batch_size: 20, scale: 0.00390625, crop: 6,")
-                      .replace("batch_size: 50,", "batch_size: 50, scale: 0.00390625, crop: 6,"))
-    assert main(["solve", str(netdef)]) == 0
-    snapshot = tmp_path / "run" / "snapshot-00000040.h5"
+    x, label, netdef, snapshot = trained_on_bytes(tmp_path, 50, "crop: 6,")
     capsys.readouterr()
     assert main(["test", str(netdef), "--weights", str(snapshot)]) == 0
     tested = dict(line.split() for line in capsys.readouterr().out.splitlines())
