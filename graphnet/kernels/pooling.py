@@ -1,17 +1,4 @@
-"""Compiled loops for the NumPy backend, where NumPy cannot avoid slow strided passes.
-
-Loaded by the backend only when numba is installed (`pip install graphnet[fast]`) and
-GRAPHNET_KERNELS is not 0; without them every layer runs its plain `xp` code. The two
-give the same results to the bit, but for the sign of some zeros (tests/test_kernels.py). Each kernel is single-threaded: OpenBLAS's threads
-already hold the cores during the GEMMs, and a second thread pool spinning beside them
-made whole steps slower on a 2-core machine. Compiled on first use per dtype and cached
-in __pycache__.
-
-Why these two: a max-pool's windows are interleaved with a stride of 2 in memory, so
-NumPy runs each of its passes element by element (one LeNet step spent ~3.8 ms in
-pooling); col2im's 25 overlapping strided adds read the whole column matrix 25 times
-in slices. A loop does each in one pass.
-"""
+"""2x2 max pooling and its gradient, with the position of each max kept."""
 
 from numba import njit
 
@@ -60,25 +47,3 @@ def max_unpool_2x2(dy, which, dx):
         for o in range(width // 2):
             k = which[r, o]
             dx[r, k >> 1, 2 * o + (k & 1)] = dy[r, o]
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def col2im_batch_last(columns, image, stride, dilation):
-    """image = the sum of the column windows (im2col's adjoint), image zeroed first.
-
-    columns are (C, kh, kw, OH, OW, N) and image (C, H, W, N), the batch last and
-    contiguous. Each pixel adds its windows in kernel-offset order, as the NumPy path
-    does, so the sums are the same to the bit.
-    """
-    channels, kh, kw, oh, ow, n = columns.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    image[...] = 0
-    for c in range(channels):
-        for i in range(kh):
-            for j in range(kw):
-                for a in range(oh):
-                    h = i * dh + a * sh
-                    for b in range(ow):
-                        w = j * dw + b * sw
-                        for s in range(n):
-                            image[c, h, w, s] += columns[c, i, j, a, b, s]
