@@ -16,3 +16,4 @@ in slices. A loop does each in one pass.
 
 from .columns import col2im_batch_last  # noqa: F401
 from .pooling import max_pool_2x2, max_unpool_2x2  # noqa: F401
+from .recurrent import add_rows, lstm_cell, lstm_output, lstm_pre_activation, lstm_step_back  # noqa: F401

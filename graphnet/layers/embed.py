@@ -44,6 +44,10 @@ class Embed(Layer):
         dy = tops[0].diff.reshape(len(self.index), self.output_dim)
         weight = self.params["weight"]
         if weight.needs_grad:
-            self.xp.add.at(weight.diff, self.index, dy)
+            kernels = self.backend.kernels
+            if kernels is not None:     # np.add.at's sums in its order, ~20x faster
+                kernels.add_rows(weight.diff, self.index, dy)
+            else:
+                self.xp.add.at(weight.diff, self.index, dy)
         if self.bias and self.params["bias"].needs_grad:
             self.params["bias"].diff += dy.sum(axis=0)

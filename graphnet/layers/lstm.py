@@ -69,9 +69,14 @@ class LSTM(Recurrent):
         self.dh, self.dc = zeros((n, h)), zeros((n, h))
         self.propagated = zeros((n, 4 * h))
         self.gate_scale = self.xp.asarray([-1.0] * 3 * h + [-2.0] * h, dtype=self.backend.dtype)
+        self.kernels = self.backend.kernels
+        if self.kernels is not None:
+            self.ones = self.xp.ones(n, dtype=self.backend.dtype)
         return shapes
 
     def recur(self, keep, out):
+        if self.kernels is not None:
+            return self.recur_compiled(keep[:, :, 0], out)
         xp, h = self.xp, self.output_dim
         gates = self.gates.reshape(*self.gates.shape[:2], 4, h)
         recurrent_t = self.params["recurrent"].data.T
@@ -90,6 +95,8 @@ class LSTM(Recurrent):
         self.cell[...] = cell
 
     def recur_back(self, top_diff, keep):
+        if self.kernels is not None:
+            return self.recur_back_compiled(top_diff, keep[:, :, 0])
         xp, h = self.xp, self.output_dim
         gates = self.gates.reshape(*self.gates.shape[:2], 4, h)
         i, f, o, g = (gates[:, :, k] for k in range(4))
@@ -124,3 +131,39 @@ class LSTM(Recurrent):
                 dc *= carry[t]
                 xp.matmul(self.gate_diff[t], recurrent, out=dh)
                 dh *= keep[t]
+
+    def recur_compiled(self, keep, out):
+        """recur's maths in three compiled passes per step around NumPy's exp and tanh
+        (graphnet/kernels/recurrent.py): the same numbers, a third of the calls."""
+        xp, k = self.xp, self.kernels
+        recurrent_t = self.params["recurrent"].data.T
+        xp.multiply(self.hidden, keep[0, :, None], out=self.previous[0])
+        xp.multiply(self.cell, keep[0, :, None], out=self.previous_cell[0])
+        last = len(out) - 1
+        for t in range(len(out)):
+            z = self.gates[t]
+            xp.matmul(self.previous[t], recurrent_t, out=self.propagated)
+            k.lstm_pre_activation(z, self.propagated, self.gate_scale)
+            xp.exp(z, out=z)
+            k.lstm_cell(z, self.previous_cell[t], self.cells[t])
+            xp.tanh(self.cells[t], out=self.cell_tanh[t])
+            if t < last:     # the next step's h'_t and c'_t, reset where it starts a sequence
+                k.lstm_output(z, self.cells[t], self.cell_tanh[t], keep[t + 1], out[t],
+                              self.previous[t + 1], self.previous_cell[t + 1])
+            else:            # the state carried to the next batch, which resets it itself
+                k.lstm_output(z, self.cells[t], self.cell_tanh[t], self.ones, out[t],
+                              self.hidden, self.cell)
+
+    def recur_back_compiled(self, top_diff, keep):
+        """recur_back's maths, one compiled pass per step beside the recurrent GEMM."""
+        k, dh, dc = self.kernels, self.dh, self.dc
+        recurrent = self.params["recurrent"].data
+        dh[...] = 0
+        dc[...] = 0
+        keep_after = self.ones
+        for t in reversed(range(len(top_diff))):
+            k.lstm_step_back(self.gates[t], self.previous_cell[t], self.cell_tanh[t], top_diff[t],
+                             keep_after, keep[t], dh, dc, self.gate_diff[t])
+            if t:
+                self.xp.matmul(self.gate_diff[t], recurrent, out=dh)
+                keep_after = keep[t]
