@@ -139,7 +139,7 @@ class Torch:
         self.state = None
         loss = self.forward()
         loss.backward()
-        self.loss = float(loss)
+        self.loss = float(loss.detach())
         self.state = None
 
     def grads(self):

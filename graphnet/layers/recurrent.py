@@ -30,6 +30,7 @@ class Recurrent(Layer):
     n_bottoms = 2
     grad_bottoms = (0,)
     n_gates = 1
+    bias_in_recur = False   # True: `recur` adds the bias itself, step by step (LSTM's compiled loop)
 
     def setup(self, bottom_shapes):
         x, cont = (tuple(s) for s in bottom_shapes)
@@ -60,7 +61,8 @@ class Recurrent(Layer):
         steps, n = cont.shape
         gates = self.gates.reshape(steps * n, -1)
         self.xp.matmul(x.reshape(steps * n, -1), self.params["weight"].data.T, out=gates)
-        gates += self.params["bias"].data
+        if not self.bias_in_recur:
+            gates += self.params["bias"].data
         self.recur(cont[:, :, None], out)
 
     def backward(self, tops, propagate_down, bottoms):
