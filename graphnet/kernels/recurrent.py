@@ -64,18 +64,21 @@ def lstm_output(z, cell, cell_tanh, keep, out, h_next, c_next):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def lstm_step_back(z, c_prev, cell_tanh, top_diff, keep_after, keep, dh, dc, diff):
+def lstm_step_back(z, c_prev, cell_tanh, top_diff, keep_after, keep, dh, dc, diff, row):
     """One step of the LSTM's backward, from the activated gates z (N, 4H).
 
     dh comes in as the recurrent product of the step after (gate_diff[t+1] U) and leaves
-    as d loss / d h_t: dh keep_after + top_diff. dc comes in as d loss / d c_t through the
-    next cell and leaves as d loss / d c'_{t-1} * ... = (dc + dh o tanh'(c_t)) f keep.
-    diff gets d loss / d gate pre-activations: s' = (1 - s) s, tanh' = 1 - g^2.
+    as d loss / d h_t = dh keep_after + top_diff. dc comes in as d loss / d c_t through
+    the step after and leaves as that step's carry, (dc + dh o tanh'(c_t)) f keep.
+    diff gets d loss / d gate pre-activations (s' = (1 - s) s, tanh' = 1 - g^2); it may be
+    z itself: each row of z is copied to `row` (4H) before its diff is written, which also
+    keeps the loop vectorized (LLVM gives up on arrays that overlap).
     """
     one = z.dtype.type(1)
     rows, h = dh.shape
     for r in range(rows):
-        zi, zf, zo, zg = z[r, :h], z[r, h:2 * h], z[r, 2 * h:3 * h], z[r, 3 * h:]
+        row[:] = z[r]
+        zi, zf, zo, zg = row[:h], row[h:2 * h], row[2 * h:3 * h], row[3 * h:]
         di, df, do, dg = diff[r, :h], diff[r, h:2 * h], diff[r, 2 * h:3 * h], diff[r, 3 * h:]
         cp, tc, top, dhr, dcr = c_prev[r], cell_tanh[r], top_diff[r], dh[r], dc[r]
         after, k = keep_after[r], keep[r]
