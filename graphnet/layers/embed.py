@@ -27,6 +27,7 @@ class Embed(Layer):
         self.add_param("weight", (self.input_dim, self.output_dim), self.weight_filler)
         if self.bias:
             self.add_param("bias", (self.output_dim,), self.bias_filler, decay_mult=0.0)
+        self.kernels = self.backend.kernels
         return [shape + (self.output_dim,)]
 
     def forward(self, bottoms, tops):
@@ -44,9 +45,8 @@ class Embed(Layer):
         dy = tops[0].diff.reshape(len(self.index), self.output_dim)
         weight = self.params["weight"]
         if weight.needs_grad:
-            kernels = self.backend.kernels
-            if kernels is not None:     # np.add.at's sums in its order, ~20x faster
-                kernels.add_rows(weight.diff, self.index, dy)
+            if self.kernels is not None:     # np.add.at's sums in its order, ~20x faster
+                self.kernels.add_rows(weight.diff, self.index, dy)
             else:
                 self.xp.add.at(weight.diff, self.index, dy)
         if self.bias and self.params["bias"].needs_grad:

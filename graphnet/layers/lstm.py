@@ -63,7 +63,6 @@ class LSTM(Recurrent):
         shapes = super().setup(bottom_shapes)
         zeros = self.backend.zeros
         steps, n, h = shapes[0]
-        self.cells = zeros((steps, n, h))
         self.cell_tanh = zeros((steps, n, h))   # then, in backward, d c_t / d h_t
         self.previous_cell = zeros((steps, n, h))  # c'_{t-1}; then, in backward, d c_{t-1} / d c_t
         self.dh, self.dc = zeros((n, h)), zeros((n, h))
@@ -73,7 +72,9 @@ class LSTM(Recurrent):
         # than by the transposed view of `recurrent`, to the same bits
         self.recurrent_t = zeros((h, 4 * h))
         self.kernels = self.backend.kernels
-        if self.kernels is not None:
+        if self.kernels is None:
+            self.cells = zeros((steps, n, h))
+        else:
             self.ones = self.xp.ones(n, dtype=self.backend.dtype)
             self.bias_in_recur = True     # one pass less over the window's gates
             # backward writes the gradient over the gates it has read: 13 MB less for two

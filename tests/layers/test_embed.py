@@ -7,12 +7,21 @@ from graphnet.testing import check_layer
 from tests.helpers import layer_from_yaml, run_layer
 
 
+@pytest.fixture(params=["0", "1"], ids=["plain", "kernels"])
+def kernels(request, monkeypatch):
+    """The test on the plain NumPy path and on the compiled one (graphnet[fast]'s numba
+    kernels), whichever GRAPHNET_KERNELS the run was started with."""
+    if request.param == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("GRAPHNET_KERNELS", request.param)
+
+
 def embed(**fields):
     return Embed(name="e", bottoms=["i"], tops=["v"], input_dim=7, output_dim=3, **fields)
 
 
 @pytest.mark.parametrize("bias", [False, True], ids=["no_bias", "bias"])
-def test_rows_of_the_weight_and_their_gradient(backend, rng, bias):
+def test_rows_of_the_weight_and_their_gradient(backend, rng, bias, kernels):
     index = rng.integers(0, 7, size=(5, 4))
     index[0, :3] = 2                     # a repeated index sums its gradients
     layer = embed(bias=bias, bias_filler={"type": "gaussian"})
@@ -26,7 +35,7 @@ def test_rows_of_the_weight_and_their_gradient(backend, rng, bias):
     assert set(report.errors) == {"param 'e/weight'"} | ({"param 'e/bias'"} if bias else set())
 
 
-def test_the_gradient_of_a_row_is_the_sum_over_its_positions(rng):
+def test_the_gradient_of_a_row_is_the_sum_over_its_positions(rng, kernels):
     index = np.array([[1, 1], [4, 1]])
     net = Net("e", [Input(name="feed", tops=["i"], shapes=[[2, 2]]), embed()], dtype="float64",
               force_backward=True)

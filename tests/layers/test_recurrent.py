@@ -11,6 +11,15 @@ from tests.helpers import layer_from_yaml
 T, N, D, H = 6, 3, 4, 5
 
 
+@pytest.fixture(params=["0", "1"], ids=["plain", "kernels"])
+def kernels(request, monkeypatch):
+    """The test on the plain NumPy path and on the compiled one (graphnet[fast]'s numba
+    kernels), whichever GRAPHNET_KERNELS the run was started with."""
+    if request.param == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("GRAPHNET_KERNELS", request.param)
+
+
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
@@ -73,7 +82,7 @@ def host(net, *names):
 
 
 @pytest.mark.parametrize("x_shape", [(T, N, D), (T, N, 2, 2)], ids=["features", "flattened"])
-def test_lstm_matches_the_reference_across_batches(backend, rng, x_shape):
+def test_lstm_matches_the_reference_across_batches(backend, rng, x_shape, kernels):
     net = recurrent_net(make(LSTM), backend, x_shape)
     weight, recurrent, bias = host(net, "weight", "recurrent", "bias")
     h = c = np.zeros((N, H))
@@ -113,7 +122,7 @@ def reference_gradients(reference, net, x, cont, dh, carried, eps=1e-6):
 
 @pytest.mark.parametrize("cls, reference, state", [(LSTM, lstm_reference, 2), (RNN, rnn_reference, 1)],
                          ids=["lstm", "rnn"])
-def test_backward_matches_the_reference_gradients(backend, rng, cls, reference, state):
+def test_backward_matches_the_reference_gradients(backend, rng, cls, reference, state, kernels):
     net = recurrent_net(make(cls), backend)
     first, (x, cont) = batches(rng, 2)
     feed(net, *first)
@@ -131,7 +140,7 @@ def test_backward_matches_the_reference_gradients(backend, rng, cls, reference, 
 
 
 @pytest.mark.parametrize("cls", [LSTM, RNN])
-def test_gradient_check_over_steps_with_resets_and_carried_state(backend, rng, cls):
+def test_gradient_check_over_steps_with_resets_and_carried_state(backend, rng, cls, kernels):
     net = recurrent_net(make(cls), backend)
     first, (x, cont) = batches(rng, 2)
     feed(net, *first)                       # leaves a carried state for the checked batch
@@ -151,7 +160,7 @@ def test_the_forget_gate_bias_starts_at_forget_bias(backend):
     assert host(net, "bias")[0][H:2 * H].std() > 0.1  # the bias filler's draws, unchanged
 
 
-def test_a_reset_forgets_the_past(rng):
+def test_a_reset_forgets_the_past(rng, kernels):
     """Where cont is 0 the output does not depend on anything before that step."""
     net = recurrent_net(make(LSTM), "numpy")
     x, cont = batches(rng, 1)[0]
