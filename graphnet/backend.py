@@ -101,6 +101,17 @@ class Backend:
             self._kernels = _load_kernels() or False
         return self._kernels or None
 
+    def parallel(self, count, work):
+        """work(part, slot) for part in range(count): on NumPy, side by side on the process's
+        threads (graphnet/workers.py; slot names the thread, for its scratch buffers); on
+        CuPy in order, as the GPU already runs each call across the device."""
+        if self.name == "numpy":
+            from .workers import shared_workers
+            shared_workers().run(count, work)
+        else:
+            for part in range(count):
+                work(part, 0)
+
     def asarray(self, array, dtype=None):
         """A device array of `array` (host or device) in the backend's dtype; copies if it must."""
         return self.xp.asarray(array, dtype=dtype or self.dtype)

@@ -11,8 +11,7 @@ import pytest
 
 from graphnet import Net
 from graphnet.backend import Backend
-from graphnet.layers import Convolution, Input, Pooling
-from graphnet.layers import convolution
+from graphnet.layers import Convolution, Deconvolution, Input, Pooling
 
 pytest.importorskip("numba")
 
@@ -82,12 +81,12 @@ def test_max_pool_2x2_propagates_nan_as_numpy(monkeypatch):
     (3, 1, 2, 2),
     ([2, 3], [2, 1], [0, 1], [1, 2]),
 ])
-def test_col2im_batch_last_is_the_numpy_path(monkeypatch, dtype, kernel, stride, pad, dilation):
-    monkeypatch.setattr(convolution, "_batch_last", lambda *args: True)
+@pytest.mark.parametrize("kind", [Convolution, Deconvolution])
+def test_im2col_and_col2im_are_the_numpy_path(monkeypatch, kind, dtype, kernel, stride, pad, dilation):
     shape = (4, 3, 9, 10)
     layers = lambda: [Input(name="in", tops=["x"], shapes=[shape]),  # noqa: E731
-                      Convolution(name="conv", bottoms=["x"], tops=["y"], n_filter=5, kernel=kernel,
-                                  stride=stride, pad=pad, dilation=dilation)]
+                      kind(name="conv", bottoms=["x"], tops=["y"], n_filter=5, kernel=kernel,
+                           stride=stride, pad=pad, dilation=dilation)]
     x = np.random.default_rng(1).standard_normal(shape)
     (top0, diff0, off), (top1, diff1, on) = both_paths(monkeypatch, layers, x, dtype)
     assert off is None and on is not None

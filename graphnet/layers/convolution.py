@@ -1,12 +1,16 @@
-"""Convolution and Deconvolution (transposed convolution), by im2col and one GEMM per group.
+"""Convolution and Deconvolution (transposed convolution), by im2col and per-sample GEMMs.
 
-im2col copies every kernel window of the image into a column matrix (C*kh*kw, L), L
-running over the batch and the output positions, with kh*kw strided slice copies;
-then Y = W X_col is one batched matmul over the groups for the whole batch. col2im, its
-adjoint, adds the columns back with kh*kw strided adds. Deconvolution is the same pair
-run the other way: its forward is Convolution's input gradient, and its input gradient
-is Convolution's forward. The buffers are made once in setup; L runs over (N, OH, OW)
-or (OH, OW, N), whichever is faster for the layer's shapes (see _batch_last).
+im2col copies every kernel window of a sample into its column matrix (C*kh*kw, OH*OW)
+(graphnet/layers/columns.py); then Y_n = W X_col,n is one product per sample and group,
+written straight into the NCHW top. col2im, its adjoint, adds the columns back.
+Deconvolution is the same pair run the other way: its forward is Convolution's input
+gradient, and its input gradient is Convolution's forward.
+
+The batch is cut into parts of a few samples that the backend's threads take side by side
+(graphnet/workers.py); each part's weight gradient is summed into the parameter in part
+order, so the numbers do not depend on the thread count. A net that runs backward keeps
+forward's columns for it; a forward-only net (inference) needs columns for the parts under
+way only, so its memory does not grow with the batch.
 """
 
 import math
@@ -15,8 +19,8 @@ from ..errors import shown
 from ..fillers import filler
 from ..spec import Field, boolean, integer
 from .base import Layer, register
+from .columns import Columns
 from .neurons import neuron
-
 
 def pair(min=None):
     """Converter for a size given once or per spatial axis: 5 -> (5, 5), [5, 3] -> (5, 3)."""
@@ -33,103 +37,6 @@ def pair(min=None):
                              f"got {shown(value)}") from None
         return tuple(bounded(v) for v in items)
     return convert
-
-
-def _batch_last(n, channels, rows, kernel, stride, image_hw, out_hw):
-    """Whether the columns run over (OH, OW, N) rather than (N, OH, OW): a cost model.
-
-    A strided slice copy costs about 10 ns per inner loop on top of the bytes it moves.
-    With the batch first an inner loop is one output row (OW elements), slow for small
-    images; with the batch last it is OW*N (N with a stride), but then the image and the
-    rows must be transposed element by element, about 2 ns per element each way.
-    Measured on LeNet (N=64, forward + backward): conv2 (12x12 -> 8x8, 500 columns) is
-    about 1.4x faster batch last; conv1 (28x28 -> 24x24, 25 columns) 1.2x faster batch first.
-    """
-    (oh, ow), sw = out_hw, stride[1]
-    columns = channels * kernel[0] * kernel[1] * oh * ow        # per sample
-    loops_first, loops_last = 1 / ow, 1 / (ow * n if sw == 1 else n)
-    copies = 3 * 10 * columns * (loops_first - loops_last)      # im2col, col2im costs twice that
-    transposes = 2 * 2 * (channels * image_hw[0] * image_hw[1] + rows * oh * ow)
-    return copies > transposes
-
-
-class _Im2col:
-    """im2col and col2im for one layer's shapes, with the buffers they reuse.
-
-    The image side is (N, C, H, W); `columns` are (G, C/G*kh*kw, L) and `rows`, the other
-    side of the matmul with R channels, are (G, R/G, L), with L in the same order in both.
-    Images and rows are held channel first inside: (C, N, H, W) or (C, H, W, N).
-    """
-
-    def __init__(self, layer, image_shape, rows, out_hw):
-        n, c, h, w = image_shape
-        (kh, kw), (sh, sw) = layer.kernel, layer.stride
-        (ph, pw), (dh, dw) = layer.pad, layer.dilation
-        (oh, ow), groups, backend = out_hw, layer.n_group, layer.backend
-        self.xp = backend.xp
-        self.batch_last = _batch_last(n, c, rows, layer.kernel, layer.stride, (h, w), out_hw)
-        if self.batch_last:
-            self.order, self.undo = (1, 2, 3, 0), (3, 0, 1, 2)
-            image, spatial, first = (c, h + 2 * ph, w + 2 * pw, n), (oh, ow, n), 1
-        else:
-            self.order, self.undo = (1, 0, 2, 3), (1, 0, 2, 3)
-            image, spatial, first = (c, n, h + 2 * ph, w + 2 * pw), (n, oh, ow), 2
-        length = math.prod(spatial)
-        self.by_offset = backend.empty((c, kh, kw, *spatial))
-        self.columns = self.by_offset.reshape(groups, c // groups * kh * kw, length)
-        self.rows = backend.empty((groups, rows // groups, length))
-        self.row_image = self.rows.reshape(rows, *spatial)
-        # Where the window of each kernel offset lies in the padded image, and the image.
-        self.windows = []
-        for i in range(kh):
-            for j in range(kw):
-                window = [slice(None)] * 4
-                window[first] = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-                window[first + 1] = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                self.windows.append((i, j, tuple(window)))
-        inside = [slice(None)] * 4
-        inside[first:first + 2] = slice(ph, ph + h), slice(pw, pw + w)
-        self.inside = tuple(inside)
-        # A view of the caller's array serves when there is nothing to pad or reorder.
-        direct = not (ph or pw or self.batch_last)
-        self.padded = None if direct else backend.zeros(image)   # im2col's source; border stays 0
-        self.summed = None if direct else backend.empty(image)   # col2im's target
-        self.kernels = backend.kernels if self.batch_last else None
-        self.stride, self.dilation = layer.stride, layer.dilation
-
-    def im2col(self, x):
-        """Fill and return the columns of images x (N, C, H, W)."""
-        image = x.transpose(self.order)
-        if self.padded is not None:
-            self.padded[self.inside] = image
-            image = self.padded
-        for i, j, window in self.windows:
-            self.by_offset[:, i, j] = image[window]
-        return self.columns
-
-    def col2im(self, out):
-        """Write into out (N, C, H, W) the sum of the columns' windows: im2col's adjoint."""
-        image = out.transpose(self.order) if self.summed is None else self.summed
-        if self.kernels is not None:   # one pass over the columns instead of kh*kw slices
-            self.kernels.col2im_batch_last(self.by_offset, image, self.stride, self.dilation)
-        else:
-            image[...] = 0
-            for i, j, window in self.windows:
-                image[window] += self.by_offset[:, i, j]
-        if self.summed is not None:
-            out[...] = self.summed[self.inside].transpose(self.undo)
-
-    def to_rows(self, a):
-        """Fill and return the rows from a (N, R, OH, OW)."""
-        self.row_image[...] = a.transpose(self.order)
-        return self.rows
-
-    def from_rows(self, out, bias=None):
-        """Write the rows, plus a bias per row when given, into out (N, R, OH, OW)."""
-        if bias is None:
-            out[...] = self.row_image.transpose(self.undo)
-        else:
-            self.xp.add(self.row_image.transpose(self.undo), bias.reshape(-1, 1, 1), out=out)
 
 
 class _ConvolutionBase(Layer):
@@ -168,25 +75,130 @@ class _ConvolutionBase(Layer):
         """A weight (R, ., kh, kw) as (G, R/G, .*kh*kw), the matmul's view of it."""
         return array.reshape(self.n_group, len(array) // self.n_group, -1)
 
+    part_bytes = 1 << 20   # columns per part: a few samples, within a core's cache
+    # Below this many rows (C/G*kh*kw) a sample's columns are multiplied sample by sample,
+    # above it a part's are one wider product. Measured on LeNet's shapes, one BLAS thread:
+    # conv1 (25 rows, 16 samples) forward 90 us per sample against 117 us for one product
+    # and a transpose, weight gradient 100 against 272; conv2 (500 rows, 8 samples) forward
+    # 221 against 176, weight gradient 284 against 213.
+    by_sample_below = 64
+
     def prepare(self, image_shape, rows, rows_hw):
-        """Declare the parameters and make the buffers. The image side is (N, C, H, W), the
+        """Declare the parameters and make the geometry. The image side is (N, C, H, W), the
         other side of the matmul (N, rows, *rows_hw); the weight is (rows, C/G, kh, kw)."""
-        self.add_param("weight", (rows, image_shape[1] // self.n_group, *self.kernel),
-                       self.weight_filler)
+        n, c, h, w = image_shape
+        self.add_param("weight", (rows, c // self.n_group, *self.kernel), self.weight_filler)
         if self.bias:
             self.add_param("bias", (self.n_filter,), self.bias_filler, lr_mult=2.0, decay_mult=0.0)
-        self.buffers = _Im2col(self, image_shape, rows, rows_hw)
-        self.weight_grad = self.backend.empty(self.buffers.rows.shape[:2]
-                                              + self.buffers.columns.shape[1:2])
-        self.kept = False   # whether forward's operand (X_col or X) is still in the buffers
+        by_sample = c // self.n_group * self.kernel[0] * self.kernel[1] < self.by_sample_below
+        self.columns = Columns(self.backend, (c, h, w), self.kernel, self.stride, self.pad,
+                               self.dilation, rows_hw, by_sample)
+        per_part = max(1, min(n, self.part_bytes // (self.backend.dtype.itemsize
+                                                     * self.columns.per_sample)))
+        self.parts = [slice(a, min(a + per_part, n)) for a in range(0, n, per_part)]
+        self.rows_shape = (self.n_group, rows // self.n_group, rows_hw[0] * rows_hw[1])
+        self.kept = None     # forward's columns, part by part, when backward is to reuse them
+        self.fresh = False   # whether the kept columns are the last forward's
+        self.scratch = {}    # per thread slot: a part's columns, rows and weight gradient
+        self.part_grads = None
 
-    def add_weight_grad(self, rows, columns):
-        """dL/dW += rows columns^T, group by group."""
+    def _scratch(self, name, slot, shape):
+        buffer = self.scratch.get((name, slot))
+        if buffer is None or buffer.shape != shape:
+            buffer = self.scratch[name, slot] = self.backend.empty(shape)
+        return buffer
+
+    def column_buffer(self, index, slot, keep):
+        """The stored columns of part `index`: kept for backward, or this thread's scratch."""
+        if keep:
+            return self.kept[index]
+        part = self.parts[index]
+        return self._scratch("columns", slot, self.columns.shape(part.stop - part.start))
+
+    def keeps_columns(self):
+        """Whether forward keeps its columns for backward: only in a net that runs backward.
+        Buffers the parts share are made here, before the threads take the parts."""
+        if not getattr(self, "need_backward", True):
+            return False
+        if self.kept is None:
+            self.kept = [self.backend.empty(self.columns.shape(p.stop - p.start)) for p in self.parts]
+        return True
+
+    def part_buffers(self):
+        """Each part's weight (and bias) gradient, made before the threads take the parts."""
+        if self.part_grads is None:
+            shape = self.grouped(self.params["weight"].data).shape
+            self.part_grads = self.backend.zeros((len(self.parts),) + shape)
+            self.part_bias = self.backend.zeros((len(self.parts), self.n_filter))
+
+    def grouped(self, array):
+        """A weight (R, ., kh, kw) as (G, R/G, .*kh*kw), the matmul's view of it."""
+        return array.reshape(self.n_group, len(array) // self.n_group, -1)
+
+    def matrix(self, columns):
+        """Stored columns as the matmul's operand: (P, G, C/G*kh*kw, OH*OW) by sample, else
+        (G, C/G*kh*kw, P*OH*OW)."""
+        if self.columns.by_sample:
+            return columns.reshape(len(columns), self.n_group, -1, self.rows_shape[2])
+        return columns.reshape(self.n_group, -1, columns.shape[3] * self.rows_shape[2])
+
+    def rows_in(self, array, slot):
+        """An (P, R, OH, OW) array as the matmul's rows: (P, G, R/G, OH*OW), a view, by sample;
+        else (G, R/G, P*OH*OW), a transposed copy in this thread's scratch."""
+        p = len(array)
+        if self.columns.by_sample:
+            return array.reshape(p, *self.rows_shape)
+        g, r, length = self.rows_shape
+        rows = self._scratch("rows", slot, (g, r, p * length))
+        rows.reshape(g * r, p, length)[...] = array.reshape(p, g * r, length).transpose(1, 0, 2)
+        return rows
+
+    def rows_out(self, array, slot):
+        """Where the matmul writes rows meant for array (P, R, OH, OW): see `rows_done`."""
+        p = len(array)
+        if self.columns.by_sample:
+            return array.reshape(p, *self.rows_shape)
+        g, r, length = self.rows_shape
+        return self._scratch("rows", slot, (g, r, p * length))
+
+    def rows_done(self, rows, array, bias=None):
+        """The rows from `rows_out`, plus a bias per row when given, into array."""
+        p, (g, r, length) = len(array), self.rows_shape
+        if self.columns.by_sample:
+            if bias is not None:
+                array += bias.reshape(-1, 1, 1)
+            return
+        rows = rows.reshape(g * r, p, length).transpose(1, 0, 2)
+        if bias is None:
+            array.reshape(p, g * r, length)[...] = rows
+        else:
+            self.xp.add(rows, bias.reshape(-1, 1), out=array.reshape(p, g * r, length))
+
+    def add_grads(self, rows, columns, index, slot, bias_rows=True):
+        """Part `index`'s dL/dW = rows columns^T (summed over its samples), and with
+        `bias_rows` dL/db = the rows' sum, into its own buffers (`part_bias`); `sum_parts`
+        adds the parts up in order."""
+        xp = self.xp
+        bias = self.part_bias[index].reshape(self.rows_shape[:2]) if bias_rows else None
+        if self.columns.by_sample:
+            product = self._scratch("product", slot, (len(rows),) + self.part_grads.shape[1:])
+            xp.matmul(rows, columns.swapaxes(-1, -2), out=product)
+            product.sum(axis=0, out=self.part_grads[index])
+            if bias is not None:
+                rows.sum(axis=(0, 3), out=bias)
+        else:
+            xp.matmul(rows, columns.swapaxes(-1, -2), out=self.part_grads[index])
+            if bias is not None:
+                rows.sum(axis=-1, out=bias)
+
+    def sum_parts(self):
+        """The parts' gradients into the parameters', in part order."""
         weight = self.params["weight"]
         if weight.needs_grad:
-            self.xp.matmul(rows, columns.transpose(0, 2, 1), out=self.weight_grad)
             diff = self.grouped(weight.diff)
-            diff += self.weight_grad
+            diff += self.part_grads.sum(axis=0)
+        if self.bias and self.params["bias"].needs_grad:
+            self.params["bias"].diff += self.part_bias.sum(axis=0).reshape(-1)
 
 
 @register
@@ -213,23 +225,42 @@ class Convolution(_ConvolutionBase):
         return [(n, self.n_filter, *out)]
 
     def forward(self, bottoms, tops):
-        columns = self.buffers.im2col(bottoms[0].data)
-        self.kept = True
-        self.xp.matmul(self.grouped(self.params["weight"].data), columns,
-                       out=self.buffers.rows)                              # Y = W X_col
-        self.buffers.from_rows(tops[0].data, self.params["bias"].data if self.bias else None)
+        x, y, xp = bottoms[0].data, tops[0].data, self.xp
+        weight = self.grouped(self.params["weight"].data)
+        bias = self.params["bias"].data if self.bias else None
+        keep = self.keeps_columns()
+
+        def part_forward(index, slot):
+            part = self.parts[index]
+            columns = self.column_buffer(index, slot, keep)
+            self.columns.im2col(x[part], columns, slot)
+            rows = self.rows_out(y[part], slot)
+            xp.matmul(weight, self.matrix(columns), out=rows)                  # Y = W X_col
+            self.rows_done(rows, y[part], bias)
+        self.backend.parallel(len(self.parts), part_forward)
+        self.fresh = keep
 
     def backward(self, tops, propagate_down, bottoms):
-        dy = self.buffers.to_rows(tops[0].diff)
-        columns = self.buffers.columns if self.kept else self.buffers.im2col(bottoms[0].data)
-        self.add_weight_grad(dy, columns)                              # dL/dW = dY X_col^T
-        if self.bias and self.params["bias"].needs_grad:
-            self.params["bias"].diff += dy.sum(axis=2).reshape(-1)     # dL/db = sum of dY
-        if propagate_down[0]:
-            weight = self.grouped(self.params["weight"].data)
-            self.xp.matmul(weight.transpose(0, 2, 1), dy, out=columns)  # dL/dX_col = W^T dY
-            self.kept = False
-            self.buffers.col2im(bottoms[0].diff)                       # dL/dX = col2im(dL/dX_col)
+        xp, x, dy_all = self.xp, bottoms[0].data, tops[0].diff
+        weight = self.grouped(self.params["weight"].data)
+        keep = self.keeps_columns()
+        fresh = self.fresh and keep
+        self.part_buffers()
+        dx_all = bottoms[0].diff if propagate_down[0] else None   # made here, not by two threads
+
+        def part_backward(index, slot):
+            part = self.parts[index]
+            columns = self.column_buffer(index, slot, keep)
+            if not fresh:
+                self.columns.im2col(x[part], columns, slot)
+            dy = self.rows_in(dy_all[part], slot)
+            self.add_grads(dy, self.matrix(columns), index, slot)      # dL/dW = dY X_col^T
+            if propagate_down[0]:
+                xp.matmul(weight.swapaxes(-1, -2), dy, out=self.matrix(columns))  # W^T dY
+                self.columns.col2im(columns, dx_all[part], slot)             # col2im of it
+        self.backend.parallel(len(self.parts), part_backward)
+        self.fresh = fresh and not propagate_down[0]
+        self.sum_parts()
 
 
 @register
@@ -259,23 +290,35 @@ class Deconvolution(_ConvolutionBase):
         return [(n, self.n_filter, *out)]
 
     def forward(self, bottoms, tops):
-        x = self.buffers.to_rows(bottoms[0].data)
-        self.kept = True
-        weight = self.grouped(self.params["weight"].data)
-        self.xp.matmul(weight.transpose(0, 2, 1), x, out=self.buffers.columns)  # Y_col = W^T X
-        self.buffers.col2im(tops[0].data)                                        # Y = col2im(Y_col)
-        if self.bias:
-            tops[0].data += self.params["bias"].data.reshape(-1, 1, 1)
+        x, y, xp = bottoms[0].data, tops[0].data, self.xp
+        weight = self.grouped(self.params["weight"].data).swapaxes(-1, -2)
+        bias = self.params["bias"].data.reshape(-1, 1, 1) if self.bias else None
+
+        def part_forward(index, slot):
+            part = self.parts[index]
+            columns = self.column_buffer(index, slot, False)
+            xp.matmul(weight, self.rows_in(x[part], slot), out=self.matrix(columns))  # W^T X
+            self.columns.col2im(columns, y[part], slot)                   # Y = col2im(Y_col)
+            if bias is not None:
+                y[part] += bias
+        self.backend.parallel(len(self.parts), part_forward)
 
     def backward(self, tops, propagate_down, bottoms):
-        dy = tops[0].diff
-        columns = self.buffers.im2col(dy)
-        x = self.buffers.rows if self.kept else self.buffers.to_rows(bottoms[0].data)
-        self.add_weight_grad(x, columns)                               # dL/dW = X dY_col^T
-        if self.bias and self.params["bias"].needs_grad:
-            self.params["bias"].diff += dy.sum(axis=(0, 2, 3))         # dL/db = sum of dY
-        if propagate_down[0]:
-            weight = self.grouped(self.params["weight"].data)
-            self.xp.matmul(weight, columns, out=self.buffers.rows)     # dL/dX = W dY_col
-            self.kept = False
-            self.buffers.from_rows(bottoms[0].diff)
+        xp, x, dy_all = self.xp, bottoms[0].data, tops[0].diff
+        weight = self.grouped(self.params["weight"].data)
+        self.part_buffers()
+        dx_all = bottoms[0].diff if propagate_down[0] else None   # made here, not by two threads
+
+        def part_backward(index, slot):
+            part = self.parts[index]
+            columns = self.column_buffer(index, slot, False)
+            self.columns.im2col(dy_all[part], columns, slot)
+            dy_columns = self.matrix(columns)
+            self.add_grads(self.rows_in(x[part], slot), dy_columns, index, slot, False)  # X dY_col^T
+            dy_all[part].sum(axis=(0, 2, 3), out=self.part_bias[index])
+            if propagate_down[0]:
+                rows = self.rows_out(dx_all[part], slot)
+                xp.matmul(weight, dy_columns, out=rows)                          # W dY_col
+                self.rows_done(rows, dx_all[part])
+        self.backend.parallel(len(self.parts), part_backward)
+        self.sum_parts()

@@ -13,10 +13,12 @@ from graphnet.testing import check_layer
 from tests.helpers import layer_from_yaml, run_layer
 
 
-@pytest.fixture(params=["batch first", "batch last"])
+@pytest.fixture(params=["one part", "a part per sample"])
 def layout(request, monkeypatch):
-    """Force either order of the column matrix, whatever the cost model would pick."""
-    monkeypatch.setattr(convolution, "_batch_last", lambda *args: request.param == "batch last")
+    """The whole batch in one part, or cut into one part per sample (as a large batch is,
+    each part's weight gradient summed in order after the parts ran on the threads)."""
+    if request.param == "a part per sample":
+        monkeypatch.setattr(convolution._ConvolutionBase, "part_bytes", 1)
     return request.param
 
 
@@ -286,12 +288,22 @@ def test_buffers_serve_every_iteration(kind, layout, backend):
                 np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-def test_cost_model_picks_the_faster_layout_for_lenet():
-    """As measured (see _batch_last): conv1 batch first, conv2 batch last, batch 1 first."""
-    batch_last = convolution._batch_last
-    assert not batch_last(64, 1, 20, (5, 5), (1, 1), (28, 28), (24, 24))
-    assert batch_last(64, 20, 50, (5, 5), (1, 1), (12, 12), (8, 8))
-    assert not batch_last(1, 20, 50, (5, 5), (1, 1), (12, 12), (8, 8))
+def test_forward_only_net_matches_one_that_runs_backward(layout, backend):
+    """A test-phase net (no backward) keeps no columns and reuses its scratch part after
+    part; its top is the training net's, and it holds no more columns than one part's."""
+    layer, x = make(Convolution, "non-square, per-axis everything")
+    x = np.random.default_rng(5).normal(size=(7, *x.shape[1:]))
+    train = net_for(layer, x, backend)
+    test = Net("c", [Input(name="in", tops=["x"], shapes=[list(x.shape)]), layer], phase="test",
+               backend=backend, dtype="float64", share_with=train)
+    test.blobs["x"].data[...] = test.backend.asarray(x)
+    test.forward()
+    conv = test.layers[-1]
+    assert conv.kept is None
+    one_part = conv.parts[0].stop - conv.parts[0].start
+    assert all(len(b) == one_part for k, b in conv.scratch.items() if k[0] == "columns")
+    np.testing.assert_allclose(test.backend.to_host(test.blobs["y"].data),
+                               train.backend.to_host(train.blobs["y"].data), rtol=1e-13, atol=1e-13)
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Threads for the NumPy backend: a layer's batch cut into parts that run side by side.
+
+    backend.parallel(count, work)    # work(part, slot) for part in range(count)
+
+A LeNet step on NumPy spends about a third of its time outside BLAS (im2col, col2im,
+pooling, bias and transposes), on one core while the other waits; and OpenBLAS splits
+every product across both cores, so each of its calls waits for the slower thread, and a
+core taken by another program costs it a scheduler time slice (a 2-thread product of
+milliseconds took 24 ms beside one busy process). PyTorch's answer is ours: one pool of
+threads that takes whole parts of the batch, each part's products on one BLAS thread.
+The parts are handed out one at a time, so a thread held up by another program simply
+takes fewer of them. Work must release the GIL to run side by side: BLAS, NumPy's array
+passes and the nogil kernels do.
+
+Results never depend on the number of threads or on which thread ran a part: each part
+writes its own rows, and whatever is summed over parts (weight gradients) is summed in
+part order afterwards. GRAPHNET_THREADS sets the thread count (default: the cores this
+process may use, as OMP_NUM_THREADS says when set); 1 runs every part in the caller.
+"""
+
+import ctypes
+import itertools
+import os
+import threading
+import time
+
+
+def default_threads():
+    """GRAPHNET_THREADS, else OMP_NUM_THREADS, else the cores this process may run on."""
+    for name in ("GRAPHNET_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _blas_threads_setter():
+    """OpenBLAS's set_num_threads from the library NumPy loaded, or None if not found."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                for getter_name in (name.replace("set_", "get_"),):
+                    getter = getattr(lib, getter_name, None)
+                    if getter is not None:
+                        return setter, getter
+    return None
+
+
+class _Job:
+    """One call of `Workers.run`: its parts, handed out one at a time, and their count done."""
+
+    def __init__(self, count, work):
+        self.count, self.work = count, work
+        self.parts = itertools.count()   # next() is atomic under the GIL: a part goes to one thread
+        self.done, self.error = 0, None
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
+        self.ran = self.waited = 0.0     # seconds the parts ran on a CPU, and took in all
+
+    def take(self, slot):
+        for part in self.parts:
+            if part >= self.count:
+                return
+            start, cpu = time.perf_counter(), time.thread_time()
+            try:
+                if self.error is None:
+                    self.work(part, slot)
+            except BaseException as err:  # noqa: B036  (handed to the caller to raise)
+                self.error = self.error or err
+            ran, took = time.thread_time() - cpu, time.perf_counter() - start
+            with self.lock:
+                self.ran += ran
+                self.waited += took
+                self.done += 1
+                if self.done == self.count:
+                    self.finished.set()
+
+
+class Workers:
+    """`threads` - 1 daemon threads and the caller, taking parts of one job at a time.
+
+    Crowding: when other programs hold the cores, a part handed to a thread that is not
+    scheduled waits a time slice, and every job waits for its slowest part (a LeNet step
+    beside one busy process took 80 ms on two threads against 19 on one). The parts' own
+    clocks tell: a part that ran 16 ms of CPU in 36 ms was kept off a core more than half
+    the time. When the parts of the last `probe` seconds ran less than `busy` of the time
+    they took, the pool runs everything on the caller alone, and OpenBLAS on one thread,
+    for a back-off that doubles while the crowding lasts (up to `longest`), then tries
+    its threads again.
+    """
+    probe, busy, shortest, longest = 0.05, 0.65, 0.5, 8.0
+
+    def __init__(self, threads):
+        self.threads = threads
+        self._job = None
+        self._wake = None
+        self._blas = None
+        self._ran = self._took = 0.0
+        self._crowded_until, self._backoff, self._blas_before = 0.0, self.shortest, None
+
+    def _start(self):
+        self._blas = _blas_threads_setter()
+        self._wake = threading.Condition()
+        for slot in range(1, self.threads):
+            threading.Thread(target=self._serve, args=(slot,), daemon=True,
+                             name=f"graphnet-worker-{slot}").start()
+
+    def _judge(self, job):
+        """Add the job's clocks to this probe's; at its end, crowded or not from here."""
+        self._ran += job.ran
+        self._took += job.waited
+        if self._took < self.probe:
+            return
+        if self._ran < self.busy * self._took:
+            self._crowded_until = time.perf_counter() + self._backoff
+            self._backoff = min(2 * self._backoff, self.longest)
+            if self._blas and self._blas_before is None:
+                self._blas_before = self._blas[1]()
+                self._blas[0](1)
+        else:
+            self._backoff = self.shortest
+        self._ran = self._took = 0.0
+
+    def _uncrowd(self):
+        if self._blas_before is not None:
+            self._blas[0](self._blas_before)
+            self._blas_before = None
+
+    def run(self, count, work):
+        """work(part, slot) for every part in range(count); slot < threads names the thread
+        (0: the caller), for per-thread scratch buffers. Returns when every part is done;
+        the first exception raised by a part is raised here. The caller never waits for a
+        thread to wake: it takes parts itself, and waits only for parts under way."""
+        if self._crowded_until and time.perf_counter() >= self._crowded_until:
+            self._crowded_until = 0.0   # the back-off is over: try the threads again
+            self._uncrowd()
+        if self.threads == 1 or count == 1 or self._crowded_until:
+            for part in range(count):
+                work(part, 0)
+            return
+        if self._wake is None:
+            self._start()
+        job = _Job(count, work)
+        blas = self._blas
+        previous = blas[1]() if blas else None
+        if blas:
+            blas[0](1)   # each part's products on its own thread, as the parts run side by side
+        try:
+            with self._wake:
+                self._job = job
+                self._wake.notify_all()
+            job.take(0)
+            job.finished.wait()
+        finally:
+            self._job = None
+            if blas:
+                blas[0](previous)
+        if job.error is not None:
+            raise job.error
+        self._judge(job)
+
+    def _serve(self, slot):
+        seen = None
+        while True:
+            with self._wake:
+                while self._job is None or self._job is seen:
+                    self._wake.wait()
+                job = seen = self._job
+            job.take(slot)
+
+
+_shared = None
+
+
+def shared_workers():
+    """The process's one pool (threads are a machine resource, not a net's)."""
+    global _shared
+    if _shared is None:
+        _shared = Workers(default_threads())
+    return _shared
+
+
+def split(total, parts):
+    """`parts` near-equal slices of range(total), the larger first."""
+    size, extra = divmod(total, parts)
+    bounds = list(itertools.accumulate([0] + [size + (i < extra) for i in range(parts)]))
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]

@@ -1,0 +1,99 @@
+"""The NumPy backend's threads: every part runs once, errors reach the caller, crowding is
+noticed, and a net's numbers do not depend on the thread count."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import graphnet.workers as workers
+from graphnet import Net
+from graphnet.layers import Convolution, Deconvolution, Input, InnerProduct, SoftmaxLoss
+from graphnet.layers import convolution
+
+
+def test_every_part_runs_once_on_some_thread():
+    pool = workers.Workers(3)
+    for count in (1, 2, 7, 50):
+        seen, slots = [], set()
+        lock = threading.Lock()
+
+        def work(part, slot):
+            with lock:
+                seen.append(part)
+                slots.add(slot)
+        pool.run(count, work)
+        assert sorted(seen) == list(range(count))
+        assert slots <= {0, 1, 2}
+
+
+def test_a_part_that_raises_raises_in_the_caller_and_the_pool_goes_on():
+    pool = workers.Workers(2)
+
+    def work(part, slot):
+        if part == 3:
+            raise ValueError("part 3 failed")
+    with pytest.raises(ValueError, match="part 3 failed"):
+        pool.run(8, work)
+    done = []
+    pool.run(4, lambda part, slot: done.append(part))
+    assert sorted(done) == [0, 1, 2, 3]
+
+
+def test_parts_kept_off_the_cpu_make_the_pool_run_alone_for_a_while(monkeypatch):
+    pool = workers.Workers(2)
+    monkeypatch.setattr(pool, "shortest", 0.2)
+    monkeypatch.setattr(pool, "_backoff", 0.2)
+    # A part that sleeps takes time without running on a CPU: as a thread that is not scheduled.
+    pool.run(4, lambda part, slot: time.sleep(0.02))
+    assert pool._crowded_until > time.perf_counter()
+    slots = set()
+    pool.run(6, lambda part, slot: slots.add(slot))
+    assert slots == {0}
+    assert pool._backoff == 0.4   # doubled, for the next time the crowding is seen
+    time.sleep(0.25)
+    pool.run(2, lambda part, slot: None)   # the back-off is over: the threads are tried again
+    assert pool._crowded_until == 0.0
+
+    class Job:   # parts that ran on a CPU all the time they took
+        ran = waited = 0.06
+    pool._judge(Job())
+    assert pool._crowded_until == 0.0 and pool._backoff == 0.2
+
+
+def test_split_covers_the_range_in_order():
+    assert workers.split(10, 3) == [slice(0, 4), slice(4, 7), slice(7, 10)]
+    assert workers.split(2, 4) == [slice(0, 1), slice(1, 2)]
+
+
+def lenet_like(kind):
+    return [Input(name="in", tops=["x", "label"], shapes=[[9, 3, 10, 10], [9]]),
+            kind(name="conv", bottoms=["x"], tops=["c"], n_filter=4, kernel=3, pad=1, n_group=1),
+            Convolution(name="conv2", bottoms=["c"], tops=["d"], n_filter=6, kernel=3, stride=2),
+            InnerProduct(name="ip", bottoms=["d"], tops=["y"], output_dim=5),
+            SoftmaxLoss(name="loss", bottoms=["y", "label"])]
+
+
+@pytest.mark.parametrize("kind", [Convolution, Deconvolution])
+def test_numbers_do_not_depend_on_the_thread_count(monkeypatch, kind):
+    """Fresh nets (whose first backward makes the blobs' gradients) with parts of one sample,
+    on one thread and on four, give the same bits, seed after seed."""
+    monkeypatch.setattr(convolution._ConvolutionBase, "part_bytes", 1)
+    results = {}
+    for threads in (1, 4):
+        monkeypatch.setattr(workers, "_shared", workers.Workers(threads))
+        runs = []
+        for seed in range(15):
+            rng = np.random.default_rng(seed)
+            net = Net("n", lenet_like(kind), dtype="float32", seed=seed, force_backward=True)
+            net.blobs["x"].data[...] = rng.standard_normal(net.blobs["x"].shape)
+            net.blobs["label"].data[...] = rng.integers(0, 5, size=9)
+            net.forward()
+            net.backward()
+            runs.append([net.blobs["x"].diff.copy()] + [p.diff.copy() for ps in net.params.values()
+                                                        for p in ps])
+        results[threads] = runs
+    for one, four in zip(results[1], results[4]):
+        for a, b in zip(one, four):
+            assert a.tobytes() == b.tobytes()
