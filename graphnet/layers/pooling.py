@@ -58,8 +58,13 @@ class WindowPooling(Layer):
         xp, y = self.xp, tops[0].data
         self.pooled_by_kernel = self.which is not None and bottoms[0].data.flags.c_contiguous
         if self.pooled_by_kernel:
-            tiles = self._tiles(bottoms[0].data, y)
-            self.backend.kernels.max_pool_2x2(tiles, y.reshape(len(tiles), -1), self.which)
+            tiles, pooled = self._tiles(bottoms[0].data, y), y.reshape(len(self.which), -1)
+            pool = self.backend.kernels.max_pool_2x2
+
+            def part(index, slot):
+                rows = self.tile_parts[index]
+                pool(tiles[rows], pooled[rows], self.which[rows])
+            self.backend.parallel(len(self.tile_parts), part)
             return
         if self.direct:
             image = bottoms[0].data
@@ -88,8 +93,12 @@ class WindowPooling(Layer):
         if self.pooled_by_kernel:
             out = grad if grad.flags.c_contiguous else xp.empty(grad.shape, grad.dtype)
             tiles = self._tiles(out, dy)
-            self.backend.kernels.max_unpool_2x2(xp.ascontiguousarray(dy).reshape(len(tiles), -1),
-                                                self.which, tiles)
+            dy, unpool = xp.ascontiguousarray(dy).reshape(len(tiles), -1), self.backend.kernels.max_unpool_2x2
+
+            def part(index, slot):
+                rows = self.tile_parts[index]
+                unpool(dy[rows], self.which[rows], tiles[rows])
+            self.backend.parallel(len(self.tile_parts), part)
             if out is not grad:
                 grad[...] = out
             return
@@ -140,6 +149,7 @@ class Pooling(WindowPooling):
     pad = Field(pair(min=0), 0)
     global_pooling = Field(boolean, False, "one window over the whole map")
     neuron = Field(neuron, "identity", "activation applied to the output (fused)")
+    part_bytes = 1 << 20
 
     def setup(self, bottom_shapes):
         shape = tuple(bottom_shapes[0])
@@ -165,6 +175,11 @@ class Pooling(WindowPooling):
                              np.outer(rows, cols))
         if self.pool == "max" and self.tiled and kernel == (2, 2) and self.backend.kernels:
             self.which = self.backend.empty((n * c * oh, ow), dtype=np.uint8)
+            # Parts of whole samples, about `part_bytes` of bottom each, for the threads.
+            per_sample = c * h * w * self.backend.dtype.itemsize
+            samples = max(1, min(n, self.part_bytes // per_sample))
+            self.tile_parts = [slice(a * c * oh, min(a + samples, n) * c * oh)
+                               for a in range(0, n, samples)]
         return tops
 
     def _windows(self, array):
