@@ -39,6 +39,7 @@ def default_threads():
 
 def _blas_threads_setter():
     """OpenBLAS's set_num_threads from the library NumPy loaded, or None if not found."""
+    import numpy  # noqa: F401  (loads OpenBLAS, if NumPy uses it)
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
@@ -53,10 +54,7 @@ def _blas_threads_setter():
                      "openblas_set_num_threads64_", "openblas_set_num_threads"):
             setter = getattr(lib, name, None)
             if setter is not None:
-                for getter_name in (name.replace("set_", "get_"),):
-                    getter = getattr(lib, getter_name, None)
-                    if getter is not None:
-                        return setter, getter
+                return setter
     return None
 
 
@@ -98,9 +96,8 @@ class Workers:
     beside one busy process took 80 ms on two threads against 19 on one). The parts' own
     clocks tell: a part that ran 16 ms of CPU in 36 ms was kept off a core more than half
     the time. When the parts of the last `probe` seconds ran less than `busy` of the time
-    they took, the pool runs everything on the caller alone, and OpenBLAS on one thread,
-    for a back-off that doubles while the crowding lasts (up to `longest`), then tries
-    its threads again.
+    they took, the pool runs everything on the caller alone, for a back-off that doubles
+    while the crowding lasts (up to `longest`), then tries its threads again.
     """
     probe, busy, shortest, longest = 0.05, 0.65, 0.5, 8.0
 
@@ -108,12 +105,18 @@ class Workers:
         self.threads = threads
         self._job = None
         self._wake = None
-        self._blas = None
         self._ran = self._took = 0.0
-        self._crowded_until, self._backoff, self._blas_before = 0.0, self.shortest, None
+        self._crowded_until, self._backoff = 0.0, self.shortest
 
     def _start(self):
-        self._blas = _blas_threads_setter()
+        # From the first job on, the pool owns the cores: OpenBLAS runs on one thread for
+        # good, parts or not. Set for each job only, its own threads, woken by a product
+        # between jobs, spun for a while after it and took a core from the parts (two
+        # threads' parts ran at 56 % of their CPU time on an idle 2-core machine; with
+        # OpenBLAS on one thread throughout, products on two threads ran 1.8x one's).
+        setter = _blas_threads_setter()
+        if setter is not None:
+            setter(1)
         self._wake = threading.Condition()
         for slot in range(1, self.threads):
             threading.Thread(target=self._serve, args=(slot,), daemon=True,
@@ -128,17 +131,10 @@ class Workers:
         if self._ran < self.busy * self._took:
             self._crowded_until = time.perf_counter() + self._backoff
             self._backoff = min(2 * self._backoff, self.longest)
-            if self._blas and self._blas_before is None:
-                self._blas_before = self._blas[1]()
-                self._blas[0](1)
         else:
             self._backoff = self.shortest
         self._ran = self._took = 0.0
 
-    def _uncrowd(self):
-        if self._blas_before is not None:
-            self._blas[0](self._blas_before)
-            self._blas_before = None
 
     def run(self, count, work):
         """work(part, slot) for every part in range(count); slot < threads names the thread
@@ -147,7 +143,6 @@ class Workers:
         thread to wake: it takes parts itself, and waits only for parts under way."""
         if self._crowded_until and time.perf_counter() >= self._crowded_until:
             self._crowded_until = 0.0   # the back-off is over: try the threads again
-            self._uncrowd()
         if self.threads == 1 or count == 1 or self._crowded_until:
             for part in range(count):
                 work(part, 0)
@@ -155,10 +150,6 @@ class Workers:
         if self._wake is None:
             self._start()
         job = _Job(count, work)
-        blas = self._blas
-        previous = blas[1]() if blas else None
-        if blas:
-            blas[0](1)   # each part's products on its own thread, as the parts run side by side
         try:
             with self._wake:
                 self._job = job
@@ -167,8 +158,6 @@ class Workers:
             job.finished.wait()
         finally:
             self._job = None
-            if blas:
-                blas[0](previous)
         if job.error is not None:
             raise job.error
         self._judge(job)

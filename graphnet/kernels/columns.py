@@ -52,3 +52,39 @@ def col2im(storage, strides, shape, image, stride, pad, dilation):
                         else:
                             for b in range(b0, b1):
                                 dst[row + b * sw] += storage[cols + b]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def im2col(x, storage, strides, shape, stride, pad, dilation):
+    """Fill the flat `storage`, read as (P, C, kh, kw, OH, OW) with these element
+    `strides`, with the windows of images x (P, C, H, W); zeros where they reach the padding."""
+    samples, channels, h, w = x.shape
+    kh, kw, oh, ow = shape[2], shape[3], shape[4], shape[5]
+    (sh, sw), (ph, pw), (dh, dw) = stride, pad, dilation
+    src = x.reshape(-1)
+    for s in range(samples):
+        for c in range(channels):
+            base = (s * channels + c) * h * w
+            for i in range(kh):
+                a0, a1 = _inside(i * dh, sh, ph, h, oh)
+                for j in range(kw):
+                    b0, b1 = _inside(j * dw, sw, pw, w, ow)
+                    shift = j * dw - pw
+                    at = s * strides[0] + c * strides[1] + i * strides[2] + j * strides[3]
+                    for a in range(oh):
+                        out = at + a * strides[4]
+                        if a < a0 or a >= a1:
+                            for b in range(ow):
+                                storage[out + b] = 0
+                            continue
+                        row = base + (a * sh - ph + i * dh) * w + shift
+                        for b in range(b0):
+                            storage[out + b] = 0
+                        if sw == 1:
+                            for b in range(b0, b1):
+                                storage[out + b] = src[row + b]
+                        else:
+                            for b in range(b0, b1):
+                                storage[out + b] = src[row + b * sw]
+                        for b in range(b1, ow):
+                            storage[out + b] = 0

@@ -1,14 +1,17 @@
 """InnerProduct: a fully connected layer, y = x W^T + b.
 
-The products use the arrays' dot rather than matmul: NumPy's matmul is several times slower
-on skinny products (a thousand samples of a few features), and the method skips the
-function's dispatch. Its out must be C-contiguous.
+Small products use the arrays' dot rather than matmul: NumPy's matmul is several times
+slower on skinny products (a thousand samples of a few features), and the method skips the
+function's dispatch. Its out must be C-contiguous. A large product is cut into parts for the
+backend's threads (graphnet/workers.py): y and dL/dX by samples, dL/dW by output units, so
+no part's result is summed with another's. matmul, not dot, there: dot holds the GIL.
 """
 
 import math
 
 from ..fillers import filler
 from ..spec import Field, boolean, integer
+from ..workers import split
 from .base import Layer, register
 from .neurons import neuron
 
@@ -31,6 +34,7 @@ class InnerProduct(Layer):
     neuron = Field(neuron, "identity", "activation applied to the output (fused)")
     weight_filler = Field(filler, "xavier")
     bias_filler = Field(filler, 0.0)
+    part_products = 1 << 22   # multiply-adds per part, where a product is cut into parts
 
     def setup(self, bottom_shapes):
         shape = tuple(bottom_shapes[0])
@@ -39,7 +43,11 @@ class InnerProduct(Layer):
                              f"{len(shape)} axes", "axis")
         self.samples = math.prod(shape[:self.axis])
         self._flat = len(shape) == 2  # (N, D) -> (N, output_dim): nothing to reshape
-        self.add_param("weight", (self.output_dim, math.prod(shape[self.axis:])), self.weight_filler)
+        features = math.prod(shape[self.axis:])
+        count = min(4, self.samples * features * self.output_dim // self.part_products)
+        self.sample_parts = split(self.samples, count) if count > 1 else None
+        self.unit_parts = split(self.output_dim, count) if count > 1 else None
+        self.add_param("weight", (self.output_dim, features), self.weight_filler)
         if self.bias:
             self.add_param("bias", (self.output_dim,), self.bias_filler, lr_mult=2.0, decay_mult=0.0)
         return [shape[:self.axis] + (self.output_dim,)]
@@ -48,7 +56,14 @@ class InnerProduct(Layer):
         x, y = bottoms[0].data, tops[0].data
         if not self._flat:
             x, y = x.reshape(self.samples, -1), y.reshape(self.samples, self.output_dim)
-        x.dot(self.params["weight"].data.T, out=y)              # y: our own C-contiguous top
+        weight_t = self.params["weight"].data.T
+        if self.sample_parts:
+            def part(index, slot):
+                rows = self.sample_parts[index]
+                self.xp.matmul(x[rows], weight_t, out=y[rows])
+            self.backend.parallel(len(self.sample_parts), part)
+        else:
+            x.dot(weight_t, out=y)                               # y: our own C-contiguous top
         if self.bias:
             y += self.params["bias"].data
 
@@ -57,13 +72,23 @@ class InnerProduct(Layer):
         if not self._flat:
             dy, x = dy.reshape(self.samples, self.output_dim), x.reshape(self.samples, -1)
         weight = self.params["weight"]
-        if weight.needs_grad:
+        if weight.needs_grad and self.unit_parts:
+            def part(index, slot):
+                units = self.unit_parts[index]
+                weight.diff[units] += self.xp.matmul(dy[:, units].T, x)
+            self.backend.parallel(len(self.unit_parts), part)
+        elif weight.needs_grad:
             weight.diff += dy.T.dot(x)                               # dL/dW = dY^T X
         if self.bias and self.params["bias"].needs_grad:
             self.params["bias"].diff += dy.sum(axis=0)               # dL/db = sum_n dY
         if propagate_down[0]:
             dx = bottoms[0].diff if self._flat else bottoms[0].diff.reshape(self.samples, -1)
-            if dx.flags.c_contiguous:
+            if self.sample_parts:
+                def part(index, slot):
+                    rows = self.sample_parts[index]
+                    self.xp.matmul(dy[rows], weight.data, out=dx[rows])
+                self.backend.parallel(len(self.sample_parts), part)
+            elif dx.flags.c_contiguous:
                 dy.dot(weight.data, out=dx)                          # dL/dX = dY W
             else:
                 self.xp.matmul(dy, weight.data, out=dx)
