@@ -91,6 +91,10 @@ class Backend:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._kernels = None if name == "numpy" else False
+        if name == "numpy":
+            from .workers import shared_workers
+            self._workers = shared_workers()
+            self._workers.own_blas()
 
     @property
     def kernels(self):
@@ -106,8 +110,7 @@ class Backend:
         threads (graphnet/workers.py; slot names the thread, for its scratch buffers); on
         CuPy in order, as the GPU already runs each call across the device."""
         if self.name == "numpy":
-            from .workers import shared_workers
-            shared_workers().run(count, work)
+            self._workers.run(count, work)
         else:
             for part in range(count):
                 work(part, 0)

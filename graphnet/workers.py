@@ -107,16 +107,24 @@ class Workers:
         self._wake = None
         self._ran = self._took = 0.0
         self._crowded_until, self._backoff = 0.0, self.shortest
+        self._owns_blas = False
+
+    def own_blas(self):
+        """Run OpenBLAS on one thread in this process, from now on; the pool owns the cores.
+
+        Called when a NumPy backend is made, before any product, so that every product of
+        a run (a resumed one too) runs on one BLAS thread and the numbers do not depend on
+        the thread count. Set for each job only, OpenBLAS's own threads, woken by a product
+        between jobs, spun for a while after it and took a core from the parts (two
+        threads' parts ran at 56 % of their CPU time on an idle 2-core machine; with
+        OpenBLAS on one thread throughout, products on two threads ran 1.7x one's)."""
+        if not self._owns_blas:
+            setter = _blas_threads_setter()
+            if setter is not None:
+                setter(1)
+            self._owns_blas = True
 
     def _start(self):
-        # From the first job on, the pool owns the cores: OpenBLAS runs on one thread for
-        # good, parts or not. Set for each job only, its own threads, woken by a product
-        # between jobs, spun for a while after it and took a core from the parts (two
-        # threads' parts ran at 56 % of their CPU time on an idle 2-core machine; with
-        # OpenBLAS on one thread throughout, products on two threads ran 1.8x one's).
-        setter = _blas_threads_setter()
-        if setter is not None:
-            setter(1)
         self._wake = threading.Condition()
         for slot in range(1, self.threads):
             threading.Thread(target=self._serve, args=(slot,), daemon=True,
