@@ -83,6 +83,7 @@ def test_numbers_do_not_depend_on_the_thread_count(monkeypatch, kind):
     the kernels' parts where numba is installed)."""
     monkeypatch.setattr(convolution._ConvolutionBase, "part_bytes", 1)
     monkeypatch.setattr(Pooling, "part_bytes", 1)
+    monkeypatch.setattr(InnerProduct, "part_products", 1)
     results = {}
     for threads in (1, 4):
         monkeypatch.setattr(workers, "_shared", workers.Workers(threads))

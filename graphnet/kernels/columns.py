@@ -1,12 +1,9 @@
-"""col2im sample by sample: one pass over the columns, padding included.
+"""col2im in one pass over the columns, for both column orders of graphnet/layers/columns.py.
 
-Columns are read as (P, C, kh, kw, OH, OW), stored in either of the two orders of
-graphnet/layers/columns.py, and images are (P, C, H, W), C-contiguous; what falls
-in the padding is dropped. Each pixel adds its windows in kernel-offset order, as
-graphnet/layers/columns.py's NumPy path does, so the sums are the same to the bit. The
-loop indexes flat arrays by computed offsets: a view per output row (as x[s, c, y]) cost
-more than LeNet's 8-element rows. (im2col stays NumPy's: its kh*kw strided copies ran
-twice as fast as a compiled loop here.)
+Each pixel adds its windows in kernel-offset order, as the NumPy path does, so the sums
+are the same to the bit. The NumPy path makes kh*kw overlapping strided adds whose inner
+runs are one output row (LeNet's conv2: 8 elements, or 64 with the batch last); a loop
+makes one pass. (im2col stays NumPy's: its strided copies ran 2.5x faster than a loop.)
 """
 
 from numba import njit
@@ -25,66 +22,44 @@ def _inside(offset, step, pad, size, count):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def col2im(storage, strides, shape, image, stride, pad, dilation):
-    """image = the sum of the column windows. The columns are the flat `storage` read as
-    a (P, C, kh, kw, OH, OW) array with these element `strides` (either layout of
-    graphnet/layers/columns.py), OW's stride 1."""
+def col2im_by_sample(columns, image, stride, pad, dilation):
+    """image (P, C, H, W) = the sum of the windows of columns (P, C, kh, kw, OH, OW), both
+    C-contiguous; what falls in the padding is dropped."""
     samples, channels, h, w = image.shape
-    kh, kw, oh, ow = shape[2], shape[3], shape[4], shape[5]
+    kh, kw, oh, ow = columns.shape[2], columns.shape[3], columns.shape[4], columns.shape[5]
     (sh, sw), (ph, pw), (dh, dw) = stride, pad, dilation
-    dst = image.reshape(-1)
+    # Flat arrays and computed offsets: a view per output row cost more than its 8 elements.
+    src, dst = columns.reshape(-1), image.reshape(-1)
     dst[:] = 0
-    for s in range(samples):
-        for c in range(channels):
-            base = (s * channels + c) * h * w
-            for i in range(kh):
-                a0, a1 = _inside(i * dh, sh, ph, h, oh)
-                for j in range(kw):
-                    b0, b1 = _inside(j * dw, sw, pw, w, ow)
-                    shift = j * dw - pw
-                    at = s * strides[0] + c * strides[1] + i * strides[2] + j * strides[3]
-                    for a in range(a0, a1):
-                        row = base + (a * sh - ph + i * dh) * w + shift
-                        cols = at + a * strides[4]
-                        if sw == 1:
-                            for b in range(b0, b1):
-                                dst[row + b] += storage[cols + b]
-                        else:
-                            for b in range(b0, b1):
-                                dst[row + b * sw] += storage[cols + b]
+    at = 0
+    for plane in range(samples * channels):
+        base = plane * h * w
+        for i in range(kh):
+            a0, a1 = _inside(i * dh, sh, ph, h, oh)
+            for j in range(kw):
+                b0, b1 = _inside(j * dw, sw, pw, w, ow)
+                shift = j * dw - pw
+                for a in range(a0, a1):
+                    row = base + (a * sh - ph + i * dh) * w + shift
+                    cols = at + a * ow
+                    for b in range(b0, b1):
+                        dst[row + b * sw] += src[cols + b]
+                at += oh * ow
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def im2col(x, storage, strides, shape, stride, pad, dilation):
-    """Fill the flat `storage`, read as (P, C, kh, kw, OH, OW) with these element
-    `strides`, with the windows of images x (P, C, H, W); zeros where they reach the padding."""
-    samples, channels, h, w = x.shape
-    kh, kw, oh, ow = shape[2], shape[3], shape[4], shape[5]
-    (sh, sw), (ph, pw), (dh, dw) = stride, pad, dilation
-    src = x.reshape(-1)
-    for s in range(samples):
-        for c in range(channels):
-            base = (s * channels + c) * h * w
-            for i in range(kh):
-                a0, a1 = _inside(i * dh, sh, ph, h, oh)
-                for j in range(kw):
-                    b0, b1 = _inside(j * dw, sw, pw, w, ow)
-                    shift = j * dw - pw
-                    at = s * strides[0] + c * strides[1] + i * strides[2] + j * strides[3]
-                    for a in range(oh):
-                        out = at + a * strides[4]
-                        if a < a0 or a >= a1:
-                            for b in range(ow):
-                                storage[out + b] = 0
-                            continue
-                        row = base + (a * sh - ph + i * dh) * w + shift
-                        for b in range(b0):
-                            storage[out + b] = 0
-                        if sw == 1:
-                            for b in range(b0, b1):
-                                storage[out + b] = src[row + b]
-                        else:
-                            for b in range(b0, b1):
-                                storage[out + b] = src[row + b * sw]
-                        for b in range(b1, ow):
-                            storage[out + b] = 0
+def col2im_batch_last(columns, image, stride, dilation):
+    """image (C, H, W, P) = the sum of the windows of columns (C, kh, kw, OH, OW, P), both
+    C-contiguous, the image already padded (its border takes what falls there)."""
+    channels, kh, kw, oh, ow, n = columns.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    image[...] = 0
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                for a in range(oh):
+                    h = i * dh + a * sh
+                    for b in range(ow):
+                        w = j * dw + b * sw
+                        for s in range(n):
+                            image[c, h, w, s] += columns[c, i, j, a, b, s]

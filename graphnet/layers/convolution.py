@@ -76,11 +76,8 @@ class _ConvolutionBase(Layer):
         return array.reshape(self.n_group, len(array) // self.n_group, -1)
 
     part_bytes = 1 << 20   # columns per part: a few samples, within a core's cache
-    # Below this many rows (C/G*kh*kw) a sample's columns are multiplied sample by sample,
-    # above it a part's are one wider product. Measured on LeNet's shapes, one BLAS thread:
-    # conv1 (25 rows, 16 samples) forward 90 us per sample against 117 us for one product
-    # and a transpose, weight gradient 100 against 272; conv2 (500 rows, 8 samples) forward
-    # 221 against 176, weight gradient 284 against 213.
+    # Below this many rows (C/G*kh*kw) the columns are stored by sample, else batch last
+    # (graphnet/layers/columns.py, with the figures that chose it).
     by_sample_below = 64
 
     def prepare(self, image_shape, rows, rows_hw):
@@ -127,7 +124,8 @@ class _ConvolutionBase(Layer):
     def part_buffers(self):
         """Each part's weight (and bias) gradient, made before the threads take the parts."""
         if self.part_grads is None:
-            shape = self.grouped(self.params["weight"].data).shape
+            g, r, k = self.grouped(self.params["weight"].data).shape
+            shape = (g, r, k) if self.columns.by_sample else (g, k, r)   # see add_grads
             self.part_grads = self.backend.zeros((len(self.parts),) + shape)
             self.part_bias = self.backend.zeros((len(self.parts), self.n_filter))
 
@@ -136,21 +134,20 @@ class _ConvolutionBase(Layer):
         return array.reshape(self.n_group, len(array) // self.n_group, -1)
 
     def matrix(self, columns):
-        """Stored columns as the matmul's operand: (P, G, C/G*kh*kw, OH*OW) by sample, else
-        (G, C/G*kh*kw, P*OH*OW)."""
+        """Columns as the matmul's operand: (P, G, C/G*kh*kw, OH*OW) by sample, else
+        (G, C/G*kh*kw, OH*OW*P)."""
         if self.columns.by_sample:
             return columns.reshape(len(columns), self.n_group, -1, self.rows_shape[2])
-        return columns.reshape(self.n_group, -1, columns.shape[3] * self.rows_shape[2])
+        return columns.reshape(self.n_group, -1, self.rows_shape[2] * columns.shape[-1])
 
     def rows_in(self, array, slot):
         """An (P, R, OH, OW) array as the matmul's rows: (P, G, R/G, OH*OW), a view, by sample;
-        else (G, R/G, P*OH*OW), a transposed copy in this thread's scratch."""
+        else (G, R/G, OH*OW*P), a transposed copy in this thread's scratch."""
         p = len(array)
         if self.columns.by_sample:
             return array.reshape(p, *self.rows_shape)
-        g, r, length = self.rows_shape
-        rows = self._scratch("rows", slot, (g, r, p * length))
-        rows.reshape(g * r, p, length)[...] = array.reshape(p, g * r, length).transpose(1, 0, 2)
+        rows = self.rows_out(array, slot)
+        rows.reshape(-1, *array.shape[2:], p)[...] = array.transpose(1, 2, 3, 0)
         return rows
 
     def rows_out(self, array, slot):
@@ -159,20 +156,19 @@ class _ConvolutionBase(Layer):
         if self.columns.by_sample:
             return array.reshape(p, *self.rows_shape)
         g, r, length = self.rows_shape
-        return self._scratch("rows", slot, (g, r, p * length))
+        return self._scratch("rows", slot, (g, r, length * p))
 
     def rows_done(self, rows, array, bias=None):
         """The rows from `rows_out`, plus a bias per row when given, into array."""
-        p, (g, r, length) = len(array), self.rows_shape
         if self.columns.by_sample:
             if bias is not None:
                 array += bias.reshape(-1, 1, 1)
             return
-        rows = rows.reshape(g * r, p, length).transpose(1, 0, 2)
+        rows = rows.reshape(-1, *array.shape[2:], len(array)).transpose(3, 0, 1, 2)
         if bias is None:
-            array.reshape(p, g * r, length)[...] = rows
+            array[...] = rows
         else:
-            self.xp.add(rows, bias.reshape(-1, 1), out=array.reshape(p, g * r, length))
+            self.xp.add(rows, bias.reshape(-1, 1, 1), out=array)
 
     def add_grads(self, rows, columns, index, slot, bias_rows=True):
         """Part `index`'s dL/dW = rows columns^T (summed over its samples), and with
@@ -187,7 +183,9 @@ class _ConvolutionBase(Layer):
             if bias is not None:
                 rows.sum(axis=(0, 3), out=bias)
         else:
-            xp.matmul(rows, columns.swapaxes(-1, -2), out=self.part_grads[index])
+            # (X_col dY^T)^T: 290 us against 367 for dY X_col^T on conv2's part (BLAS reads
+            # the transposed X_col slower than the transposed dY).
+            xp.matmul(columns, rows.swapaxes(-1, -2), out=self.part_grads[index])
             if bias is not None:
                 rows.sum(axis=-1, out=bias)
 
@@ -195,8 +193,8 @@ class _ConvolutionBase(Layer):
         """The parts' gradients into the parameters', in part order."""
         weight = self.params["weight"]
         if weight.needs_grad:
-            diff = self.grouped(weight.diff)
-            diff += self.part_grads.sum(axis=0)
+            diff, total = self.grouped(weight.diff), self.part_grads.sum(axis=0)
+            diff += total if self.columns.by_sample else total.swapaxes(-1, -2)
         if self.bias and self.params["bias"].needs_grad:
             self.params["bias"].diff += self.part_bias.sum(axis=0).reshape(-1)
 

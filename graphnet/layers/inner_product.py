@@ -3,8 +3,11 @@
 Small products use the arrays' dot rather than matmul: NumPy's matmul is several times
 slower on skinny products (a thousand samples of a few features), and the method skips the
 function's dispatch. Its out must be C-contiguous. A large product is cut into parts for the
-backend's threads (graphnet/workers.py): y and dL/dX by samples, dL/dW by output units, so
-no part's result is summed with another's. matmul, not dot, there: dot holds the GIL.
+backend's threads (graphnet/workers.py): y and dL/dW by output units, dL/dX by input
+features, so that each part reads its own slice of the weight (cut by samples, every part
+repacked the whole weight: LeNet's ip1 forward took 1.25 ms in 4 parts against 0.66 in
+one, and 0.73 cut by units) and no part's result is summed with another's. matmul, not
+dot, there: dot holds the GIL.
 """
 
 import math
@@ -45,8 +48,8 @@ class InnerProduct(Layer):
         self._flat = len(shape) == 2  # (N, D) -> (N, output_dim): nothing to reshape
         features = math.prod(shape[self.axis:])
         count = min(4, self.samples * features * self.output_dim // self.part_products)
-        self.sample_parts = split(self.samples, count) if count > 1 else None
         self.unit_parts = split(self.output_dim, count) if count > 1 else None
+        self.feature_parts = split(features, count) if count > 1 else None
         self.add_param("weight", (self.output_dim, features), self.weight_filler)
         if self.bias:
             self.add_param("bias", (self.output_dim,), self.bias_filler, lr_mult=2.0, decay_mult=0.0)
@@ -56,14 +59,14 @@ class InnerProduct(Layer):
         x, y = bottoms[0].data, tops[0].data
         if not self._flat:
             x, y = x.reshape(self.samples, -1), y.reshape(self.samples, self.output_dim)
-        weight_t = self.params["weight"].data.T
-        if self.sample_parts:
+        weight = self.params["weight"].data
+        if self.unit_parts:
             def part(index, slot):
-                rows = self.sample_parts[index]
-                self.xp.matmul(x[rows], weight_t, out=y[rows])
-            self.backend.parallel(len(self.sample_parts), part)
+                units = self.unit_parts[index]
+                self.xp.matmul(x, weight[units].T, out=y[:, units])
+            self.backend.parallel(len(self.unit_parts), part)
         else:
-            x.dot(weight_t, out=y)                               # y: our own C-contiguous top
+            x.dot(weight.T, out=y)                               # y: our own C-contiguous top
         if self.bias:
             y += self.params["bias"].data
 
@@ -83,11 +86,11 @@ class InnerProduct(Layer):
             self.params["bias"].diff += dy.sum(axis=0)               # dL/db = sum_n dY
         if propagate_down[0]:
             dx = bottoms[0].diff if self._flat else bottoms[0].diff.reshape(self.samples, -1)
-            if self.sample_parts:
+            if self.feature_parts:
                 def part(index, slot):
-                    rows = self.sample_parts[index]
-                    self.xp.matmul(dy[rows], weight.data, out=dx[rows])
-                self.backend.parallel(len(self.sample_parts), part)
+                    features = self.feature_parts[index]
+                    self.xp.matmul(dy, weight.data[:, features], out=dx[:, features])
+                self.backend.parallel(len(self.feature_parts), part)
             elif dx.flags.c_contiguous:
                 dy.dot(weight.data, out=dx)                          # dL/dX = dY W
             else:

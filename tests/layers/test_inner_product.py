@@ -45,9 +45,17 @@ def test_defaults():
                                     "bias: true, neuron: identity, weight_filler: xavier, bias_filler: 0}")
 
 
+@pytest.fixture(params=["one product", "in parts"])
+def parts(request, monkeypatch):
+    """Each product whole, or cut into four parts for the threads (as a large layer's is)."""
+    if request.param == "in parts":
+        monkeypatch.setattr(InnerProduct, "part_products", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
-def test_forward_and_gradient(backend, rng, bias, activation):
+def test_forward_and_gradient(backend, rng, bias, activation, parts):
     x = rng.normal(size=(4, 2, 3))
     layer = InnerProduct(name="ip", bottoms=["x"], tops=["y"], output_dim=5, bias=bias, neuron=activation,
                          bias_filler={"type": "gaussian"})
@@ -92,7 +100,7 @@ def test_bottoms_are_flattened(backend, rng, shape):
     assert report.net.blobs["x"].diff.shape == shape
 
 
-def test_backward_by_the_formulas(rng):
+def test_backward_by_the_formulas(rng, parts):
     x, dy = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 5))
     net = Net("n", [Input(name="in", tops=["x"], shapes=[x.shape]),
                     InnerProduct(name="ip", bottoms=["x"], tops=["y"], output_dim=5)],
