@@ -26,15 +26,21 @@ import time
 
 
 def default_threads():
-    """GRAPHNET_THREADS, else OMP_NUM_THREADS, else the cores this process may run on."""
+    """GRAPHNET_THREADS, else OMP_NUM_THREADS, else the cores this process may run on,
+    shared among the processes mpiexec started on this machine."""
     for name in ("GRAPHNET_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    for name in ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"):   # Open MPI, MPICH
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return max(1, cores // int(value))
+    return cores
 
 
 def _blas_threads_setter():

@@ -62,6 +62,19 @@ def test_parts_kept_off_the_cpu_make_the_pool_run_alone_for_a_while(monkeypatch)
     assert pool._crowded_until == 0.0 and pool._backoff == 0.2
 
 
+def test_thread_count_from_the_environment(monkeypatch):
+    for name in ("GRAPHNET_THREADS", "OMP_NUM_THREADS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert workers.default_threads() == 4
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "2")    # two processes of mpiexec here
+    assert workers.default_threads() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert workers.default_threads() == 3
+    monkeypatch.setenv("GRAPHNET_THREADS", "1")
+    assert workers.default_threads() == 1
+
+
 def test_split_covers_the_range_in_order():
     assert workers.split(10, 3) == [slice(0, 4), slice(4, 7), slice(7, 10)]
     assert workers.split(2, 4) == [slice(0, 1), slice(1, 2)]
