@@ -33,10 +33,10 @@ def same_bits(a, b):
     return a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-def lstm_net(dtype):
+def lstm_net(dtype, hidden=H):
     def make():
         feed = Input(name="feed", tops=["x", "cont"], shapes=[[T, N, D], [T, N]])
-        lstm = LSTM(name="r", bottoms=["x", "cont"], tops=["h"], output_dim=H,
+        lstm = LSTM(name="r", bottoms=["x", "cont"], tops=["h"], output_dim=hidden,
                     bias_filler={"type": "gaussian", "std": 0.5})
         return Net("seq", [feed, lstm], dtype=dtype, seed=4, force_backward=True)
     return make
@@ -54,12 +54,17 @@ def cont_with_resets(k):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("scale", [1.0, 60.0], ids=["ordinary", "saturated"])  # 60: gates clipped at +-80
-def test_lstm_forward_backward_and_carried_state_are_the_numpy_path(monkeypatch, dtype, scale):
-    nets = both(monkeypatch, lstm_net(dtype))
+@pytest.mark.parametrize("hidden, rows_per_part", [(H, 32), (5, 2)], ids=["one part", "parts of 2 rows"])
+def test_lstm_forward_backward_and_carried_state_are_the_numpy_path(monkeypatch, dtype, scale, hidden,
+                                                                    rows_per_part):
+    # parts of 2 sequences (2, 2, 1) on the backend's threads, and rows of 4H = 20 that
+    # NumPy's SIMD exp and tanh end with a partial vector
+    monkeypatch.setattr(LSTM, "rows_per_part", rows_per_part)
+    nets = both(monkeypatch, lstm_net(dtype, hidden))
     rng = np.random.default_rng(0)
     for k in range(3):                                 # the state carries over between batches
         x = rng.standard_normal((T, N, D)) * scale
-        top_diff = rng.standard_normal((T, N, H))
+        top_diff = rng.standard_normal((T, N, hidden))
         runs = []
         for net in nets:
             net.blobs["x"].data[...] = x

@@ -2,7 +2,7 @@
 
 from ..spec import Field, number, optional
 from .base import register
-from .recurrent import Recurrent
+from .recurrent import Recurrent, _parts
 
 
 class _GateBias:
@@ -53,6 +53,7 @@ class LSTM(Recurrent):
                         "starting bias of the forget gate (null: bias_filler's, as the other gates)")
     n_gates = 4
     state_attrs = ("hidden", "cell")
+    rows_per_part = 32
 
     def bias_initial(self):
         if self.forget_bias is None:
@@ -71,6 +72,10 @@ class LSTM(Recurrent):
         # U^T, copied each forward: OpenBLAS multiplies by a contiguous (H, 4H) ~20 % faster
         # than by the transposed view of `recurrent`, to the same bits
         self.recurrent_t = zeros((h, 4 * h))
+        # Whole sequences of the batch, all their steps, are a part for one of the backend's
+        # threads (one BLAS thread each, graphnet/workers.py). Both paths take the same
+        # parts, so they make the same products.
+        self.parts = _parts(n, self.rows_per_part)
         self.kernels = self.backend.kernels
         if self.kernels is None:
             self.cells = zeros((steps, n, h))
@@ -80,37 +85,48 @@ class LSTM(Recurrent):
             # backward writes the gradient over the gates it has read: 13 MB less for two
             # layers of netdefs/shakespeare.yaml, and a backward step ~30 % faster
             self.gate_diff = self.gates
-            self.row = zeros((4 * h,))
+            self.row = zeros((len(self.parts), 4 * h))
         return shapes
 
     def recur(self, keep, out):
-        if self.kernels is not None:
-            return self.recur_compiled(keep[:, :, 0], out)
-        xp, h = self.xp, self.output_dim
-        gates = self.gates.reshape(*self.gates.shape[:2], 4, h)
-        recurrent_t = self.recurrent_t
-        recurrent_t[...] = self.params["recurrent"].data.T
-        hidden, cell = self.hidden, self.cell
-        for t in range(len(out)):
-            h_prev = xp.multiply(hidden, keep[t], out=self.previous[t])
-            c_prev = xp.multiply(cell, keep[t], out=self.previous_cell[t])
-            z = self.gates[t]
-            z += xp.matmul(h_prev, recurrent_t, out=self.propagated)
-            activate(xp, z, self.gate_scale, h)
-            i, f, o, g = (gates[t, :, k] for k in range(4))
-            cell = xp.multiply(f, c_prev, out=self.cells[t])
-            cell += xp.multiply(i, g, out=self.dc)
-            hidden = xp.multiply(o, xp.tanh(cell, out=self.cell_tanh[t]), out=out[t])
-        self.hidden[...] = hidden
-        self.cell[...] = cell
+        self.recurrent_t[...] = self.params["recurrent"].data.T
+        run = self.recur_plain if self.kernels is None else self.recur_compiled
+        self.backend.parallel(len(self.parts), lambda part, slot: run(self.parts[part], keep, out))
 
     def recur_back(self, top_diff, keep):
-        if self.kernels is not None:
-            return self.recur_back_compiled(top_diff, keep[:, :, 0])
-        xp, h = self.xp, self.output_dim
-        gates = self.gates.reshape(*self.gates.shape[:2], 4, h)
+        run = self.recur_back_plain if self.kernels is None else self.recur_back_compiled
+        self.backend.parallel(len(self.parts), lambda part, slot: run(part, top_diff, keep))
+
+    def recur_plain(self, rows, keep, out):
+        """The forward of the sequences `rows` over all steps, in NumPy (or CuPy) calls."""
+        xp, h, recurrent_t = self.xp, self.output_dim, self.recurrent_t
+        gates, previous, previous_cell, cells, cell_tanh = (a[:, rows] for a in (
+            self.gates, self.previous, self.previous_cell, self.cells, self.cell_tanh))
+        keep, out, propagated, dc = keep[:, rows], out[:, rows], self.propagated[rows], self.dc[rows]
+        split = gates.reshape(*gates.shape[:2], 4, h)
+        hidden, cell = self.hidden[rows], self.cell[rows]
+        for t in range(len(out)):
+            h_prev = xp.multiply(hidden, keep[t], out=previous[t])
+            c_prev = xp.multiply(cell, keep[t], out=previous_cell[t])
+            z = gates[t]
+            z += xp.matmul(h_prev, recurrent_t, out=propagated)
+            activate(xp, z, self.gate_scale, h)
+            i, f, o, g = (split[t, :, k] for k in range(4))
+            cell = xp.multiply(f, c_prev, out=cells[t])
+            cell += xp.multiply(i, g, out=dc)
+            hidden = xp.multiply(o, xp.tanh(cell, out=cell_tanh[t]), out=out[t])
+        self.hidden[rows] = hidden
+        self.cell[rows] = cell
+
+    def recur_back_plain(self, part, top_diff, keep):
+        xp, h, rows = self.xp, self.output_dim, self.parts[part]
+        gates, previous_cell, tanh_c, diff = (a[:, rows] for a in (
+            self.gates, self.previous_cell, self.cell_tanh, self.gate_diff))
+        top_diff, keep, dh, dc = top_diff[:, rows], keep[:, rows], self.dh[rows], self.dc[rows]
+        scratch = self.propagated[rows, :h]
+        gates = gates.reshape(*gates.shape[:2], 4, h)
         i, f, o, g = (gates[:, :, k] for k in range(4))
-        diff = self.gate_diff.reshape(gates.shape)
+        flat_diff, diff = diff, diff.reshape(gates.shape)
         # Everything that does not depend on the incoming gradient, for all steps at once:
         # diff holds d gate / d pre-activation times the factor the gate multiplies.
         sig = gates[:, :, :3]
@@ -119,62 +135,61 @@ class LSTM(Recurrent):
         xp.multiply(g, g, out=diff[:, :, 3])
         xp.subtract(1, diff[:, :, 3], out=diff[:, :, 3])
         diff[:, :, 0] *= g
-        diff[:, :, 1] *= self.previous_cell
-        diff[:, :, 2] *= self.cell_tanh
+        diff[:, :, 1] *= previous_cell
+        diff[:, :, 2] *= tanh_c
         diff[:, :, 3] *= i
-        tanh_c = self.cell_tanh
         xp.multiply(tanh_c, tanh_c, out=tanh_c)
         xp.subtract(1, tanh_c, out=tanh_c)
         tanh_c *= o                                  # d c_t / d h_t
-        carry = xp.multiply(f, keep, out=self.previous_cell)  # d c_{t-1} / d c_t
+        carry = xp.multiply(f, keep, out=previous_cell)  # d c_{t-1} / d c_t
         recurrent = self.params["recurrent"].data
-        dh, dc = self.dh, self.dc
         dh[...] = 0
         dc[...] = 0
         for t in reversed(range(len(top_diff))):
             dh += top_diff[t]
-            dc += xp.multiply(dh, tanh_c[t], out=self.propagated[:, :h])
+            dc += xp.multiply(dh, tanh_c[t], out=scratch)
             diff[t, :, :2] *= dc[:, None]
             diff[t, :, 2] *= dh
             diff[t, :, 3] *= dc
             if t:
                 dc *= carry[t]
-                xp.matmul(self.gate_diff[t], recurrent, out=dh)
+                xp.matmul(flat_diff[t], recurrent, out=dh)
                 dh *= keep[t]
 
-    def recur_compiled(self, keep, out):
-        """recur's maths in three compiled passes per step around NumPy's exp and tanh
-        (graphnet/kernels/recurrent.py): the same numbers, a third of the calls."""
-        xp, k, bias = self.xp, self.kernels, self.params["bias"].data
-        recurrent_t = self.recurrent_t
-        recurrent_t[...] = self.params["recurrent"].data.T
-        xp.multiply(self.hidden, keep[0, :, None], out=self.previous[0])
-        xp.multiply(self.cell, keep[0, :, None], out=self.previous_cell[0])
+    def recur_compiled(self, rows, keep, out):
+        """recur_plain's maths in three compiled passes per step around NumPy's exp and
+        tanh (graphnet/kernels/recurrent.py): the same numbers, a third of the calls."""
+        xp, k, bias, recurrent_t = self.xp, self.kernels, self.params["bias"].data, self.recurrent_t
+        gates, previous, previous_cell, cell_tanh = (a[:, rows] for a in (
+            self.gates, self.previous, self.previous_cell, self.cell_tanh))
+        keep, out, propagated = keep[:, rows, 0], out[:, rows], self.propagated[rows]
+        cell = self.dc[rows]     # c_t, only until it is stored as the next step's c'_t
+        xp.multiply(self.hidden[rows], keep[0, :, None], out=previous[0])
+        xp.multiply(self.cell[rows], keep[0, :, None], out=previous_cell[0])
         last = len(out) - 1
         for t in range(len(out)):
-            z = self.gates[t]
-            xp.matmul(self.previous[t], recurrent_t, out=self.propagated)
-            k.lstm_pre_activation(z, bias, self.propagated, self.gate_scale)
+            z = gates[t]
+            xp.matmul(previous[t], recurrent_t, out=propagated)
+            k.lstm_pre_activation(z, bias, propagated, self.gate_scale)
             xp.exp(z, out=z)
-            cell = self.dc     # c_t, only until it is stored as the next step's c'_t
-            k.lstm_cell(z, self.previous_cell[t], cell)
-            xp.tanh(cell, out=self.cell_tanh[t])
+            k.lstm_cell(z, previous_cell[t], cell)
+            xp.tanh(cell, out=cell_tanh[t])
             if t < last:     # the next step's h'_t and c'_t, reset where it starts a sequence
-                k.lstm_output(z, cell, self.cell_tanh[t], keep[t + 1], out[t],
-                              self.previous[t + 1], self.previous_cell[t + 1])
+                k.lstm_output(z, cell, cell_tanh[t], keep[t + 1], out[t], previous[t + 1], previous_cell[t + 1])
             else:            # the state carried to the next batch, which resets it itself
-                k.lstm_output(z, cell, self.cell_tanh[t], self.ones, out[t], self.hidden, self.cell)
+                k.lstm_output(z, cell, cell_tanh[t], self.ones[rows], out[t], self.hidden[rows], self.cell[rows])
 
-    def recur_back_compiled(self, top_diff, keep):
-        """recur_back's maths, one compiled pass per step beside the recurrent GEMM."""
-        k, dh, dc = self.kernels, self.dh, self.dc
-        recurrent = self.params["recurrent"].data
+    def recur_back_compiled(self, part, top_diff, keep):
+        """recur_back_plain's maths, one compiled pass per step beside the recurrent GEMM."""
+        k, rows, recurrent = self.kernels, self.parts[part], self.params["recurrent"].data
+        gates, previous_cell, cell_tanh = (a[:, rows] for a in (self.gates, self.previous_cell, self.cell_tanh))
+        top_diff, keep, dh, dc = top_diff[:, rows], keep[:, rows, 0], self.dh[rows], self.dc[rows]
         dh[...] = 0
         dc[...] = 0
-        keep_after = self.ones
+        keep_after = self.ones[rows]
         for t in reversed(range(len(top_diff))):
-            k.lstm_step_back(self.gates[t], self.previous_cell[t], self.cell_tanh[t], top_diff[t],
-                             keep_after, keep[t], dh, dc, self.gate_diff[t], self.row)
+            k.lstm_step_back(gates[t], previous_cell[t], cell_tanh[t], top_diff[t], keep_after, keep[t],
+                             dh, dc, gates[t], self.row[part])
             if t:
-                self.xp.matmul(self.gate_diff[t], recurrent, out=dh)
+                self.xp.matmul(gates[t], recurrent, out=dh)
                 keep_after = keep[t]

@@ -10,6 +10,10 @@ so a long text cut into consecutive windows is read as one sequence (truncated
 back-propagation through time: no gradient flows into the previous batch). Wherever
 cont[t, n] is 0, sequence n starts afresh at step t: its previous state counts as zero,
 as in Caffe. The carried state is in every snapshot.
+
+The window's products run in parts on the backend's threads (one BLAS thread each):
+x W^T and dL/dx in blocks of rows, the weight gradients in blocks of gates (output
+units), so every sum keeps its order and the numbers do not depend on the parts.
 """
 
 import math
@@ -51,6 +55,8 @@ class Recurrent(Layer):
         self.previous = zeros((steps, n, h))    # h_{t-1} after the cont reset: what `recurrent` saw
         for name in self.state_attrs:
             setattr(self, name, zeros((n, h)))
+        self.row_parts = _parts(steps * n, -(-steps * n // 4))
+        self.gate_parts = _parts(g, -(-g // 4))
         return [(steps, n, h)]
 
     def bias_initial(self):
@@ -59,10 +65,15 @@ class Recurrent(Layer):
     def forward(self, bottoms, tops):
         x, cont, out = bottoms[0].data, bottoms[1].data, tops[0].data
         steps, n = cont.shape
-        gates = self.gates.reshape(steps * n, -1)
-        self.xp.matmul(x.reshape(steps * n, -1), self.params["weight"].data.T, out=gates)
-        if not self.bias_in_recur:
-            gates += self.params["bias"].data
+        x, gates = x.reshape(steps * n, -1), self.gates.reshape(steps * n, -1)
+        weight_t, bias = self.params["weight"].data.T, self.params["bias"].data
+
+        def project(part, slot):
+            rows = self.row_parts[part]
+            self.xp.matmul(x[rows], weight_t, out=gates[rows])
+            if not self.bias_in_recur:
+                gates[rows] += bias
+        self.backend.parallel(len(self.row_parts), project)
         self.recur(cont[:, :, None], out)
 
     def backward(self, tops, propagate_down, bottoms):
@@ -70,12 +81,25 @@ class Recurrent(Layer):
         steps, n = cont.shape
         self.recur_back(tops[0].diff, cont[:, :, None])
         diff = self.gate_diff.reshape(steps * n, -1)
+        x, previous = x.reshape(steps * n, -1), self.previous.reshape(steps * n, -1)
         weight, recurrent, bias = (self.params[k] for k in ("weight", "recurrent", "bias"))
-        if weight.needs_grad:
-            weight.diff += diff.T @ x.reshape(steps * n, -1)
-        if recurrent.needs_grad:
-            recurrent.diff += diff.T @ self.previous.reshape(steps * n, -1)
+
+        def weight_grads(part, slot):
+            units = self.gate_parts[part]
+            if weight.needs_grad:
+                weight.diff[units] += diff[:, units].T @ x            # dL/dW = dZ^T x
+            if recurrent.needs_grad:
+                recurrent.diff[units] += diff[:, units].T @ previous  # dL/dU = dZ^T h'
+        if weight.needs_grad or recurrent.needs_grad:
+            self.backend.parallel(len(self.gate_parts), weight_grads)
         if bias.needs_grad:
             bias.diff += diff.sum(axis=0)
         if propagate_down[0]:
-            self.xp.matmul(diff, weight.data, out=bottoms[0].diff.reshape(steps * n, -1))
+            dx = bottoms[0].diff.reshape(steps * n, -1)
+            self.backend.parallel(len(self.row_parts), lambda part, slot: self.xp.matmul(
+                diff[self.row_parts[part]], weight.data, out=dx[self.row_parts[part]]))
+
+
+def _parts(total, size):
+    """range(total) in slices of `size` (the last one shorter)."""
+    return [slice(a, min(a + size, total)) for a in range(0, total, size)]
