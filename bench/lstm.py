@@ -7,7 +7,9 @@ graphnet: the netdef's train net written in Python, with an `Input` layer (tops 
 next, cont) fed fixed random characters in place of SequenceData, so no dataset is
 needed: Embed(84 -> 64) -> LSTM 128 -> LSTM 128 -> InnerProduct to 84 (axis 2) ->
 SoftmaxLoss, windows of 50 characters, batch 64, float32; `Solver("adam", lr_policy=0.01,
-clip_gradients=5)` `.step()`. The LSTMs carry (h, c) from window to window.
+clip_gradients=5)` `.step()`. The LSTMs carry (h, c) from window to window. `--threads`
+is OMP_NUM_THREADS, so graphnet's pool (graphnet/workers.py: parts of the batch side by
+side, OpenBLAS on one thread each) and torch's intra-op threads get the same count.
 PyTorch: nn.Embedding(84, 64) + nn.LSTM(64, 128, num_layers=2) + nn.Linear(128, 84) +
 CrossEntropyLoss, optim.Adam(lr 0.01; the Linear's bias at 2x, graphnet's InnerProduct
 default), clip_grad_norm_(5), (h, c) carried and detached between windows (truncated
@@ -173,7 +175,7 @@ def main():
     entries = [g] + ([Torch(g.weights)] if torch is not None else [])
     print(f"character LSTM (netdefs/shakespeare.yaml's train net): {STEPS} steps x batch {BATCH}, "
           f"Embed {ALPHABET}->{EMBED}, LSTM {HIDDEN} x2, InnerProduct ->{ALPHABET}, Adam lr {LR}, "
-          f"clip {CLIP:g}, float32, {ARGS.threads} threads (OMP/OPENBLAS_NUM_THREADS"
+          f"clip {CLIP:g}, float32, {ARGS.threads} threads (OMP_NUM_THREADS: graphnet's pool"
           + (", torch.set_num_threads" if torch is not None else "") + f"); numpy {np.__version__}, "
           f"kernels {'on' if g.net.backend.kernels is not None else 'off'}, "
           + (f"torch {torch.__version__}" if torch is not None else "torch is not installed: graphnet alone"))
