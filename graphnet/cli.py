@@ -101,6 +101,8 @@ def _solve(args, team=None):
         solver.lr_policy, "observe") else None
     if team is not None:
         team.check(train, test)
+    if _interrupted:  # a Ctrl-C that an import's callback swallowed ("Exception ignored in...")
+        raise KeyboardInterrupt
     start = time.perf_counter()
     solver.solve(train, test, resume=args.resume, weights=args.weights, fresh=args.fresh,
                  partial_weights=args.partial_weights, netdef=netdef_record(train, solver), comm=team)
@@ -341,9 +343,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("graphnet: interrupted", file=sys.stderr)
         return 130
-    except ImportError as err:
+    except (ImportError, RuntimeError) as err:
         # A Ctrl-C while a C extension loads (NumPy's, h5py's) comes out as an ImportError,
-        # sometimes with the KeyboardInterrupt lost on the way: the handler below noted it.
+        # and one in a class body's __set_name__ as a RuntimeError, sometimes with the
+        # KeyboardInterrupt lost on the way: the handler below noted it.
         if not (_interrupted or _caused_by_interrupt(err)):
             raise
         print("graphnet: interrupted", file=sys.stderr)
