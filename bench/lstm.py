@@ -23,8 +23,10 @@ the largest difference between the first step's gradients (relative to the large
 gradient), then both losses after the same number of steps. Those drift apart a little
 even in float64: graphnet's Adam is Caffe's, which adds `delta` to sqrt(v) before the bias
 correction where torch adds `eps` after it, so gradients much smaller than 1e-8 / sqrt(1 -
-beta2^t) move less in graphnet's first steps. The contenders alternate round by round; median, min and max of characters per
-second over the rounds are printed, and the ratio graphnet / torch (above 1: graphnet is
+beta2^t) move less in graphnet's first steps.
+
+The contenders alternate round by round; median, min and max of characters per second
+over the rounds are printed, and the ratio graphnet / torch (above 1: graphnet is
 faster). Without torch installed the script times graphnet alone and says so.
 """
 
@@ -86,7 +88,8 @@ class Graphnet:
             InnerProduct(name="scores", bottoms=["h2"], tops=["scores"], output_dim=ALPHABET, axis=2),
             SoftmaxLoss(name="loss", bottoms=["scores", "next"], axis=2),
         ]
-        self.net = graphnet.Net("shakespeare", layers, phase="train", backend="numpy", dtype="float32", seed=1)
+        self.net = graphnet.Net("shakespeare", layers, phase="train", backend="numpy", dtype="float32",
+                                seed=1)
         chars, following = random_window()
         self.net.blobs["chars"].data[...] = chars
         self.net.blobs["next"].data[...] = following
@@ -116,7 +119,8 @@ class Torch:
         self.embed = nn.Embedding(ALPHABET, EMBED)
         self.lstm = nn.LSTM(EMBED, HIDDEN, num_layers=2)
         self.linear = nn.Linear(HIDDEN, ALPHABET)
-        to_torch = np.r_[0:2 * HIDDEN, 3 * HIDDEN:4 * HIDDEN, 2 * HIDDEN:3 * HIDDEN]   # [i f o g] -> [i f g o]
+        # graphnet's gate rows [i f o g] in torch's order [i f g o]
+        to_torch = np.r_[0:2 * HIDDEN, 3 * HIDDEN:4 * HIDDEN, 2 * HIDDEN:3 * HIDDEN]
         with torch.no_grad():
             self.embed.weight.copy_(torch.from_numpy(weights["embed"][0]))
             for k, name in enumerate(("lstm1", "lstm2")):
@@ -149,7 +153,8 @@ class Torch:
         lstm, rows = self.lstm, np.argsort(self.to_torch)
         out = {"embed": [self.embed.weight.grad], "scores": [self.linear.weight.grad, self.linear.bias.grad]}
         for k in range(2):
-            out[f"lstm{k + 1}"] = [getattr(lstm, f"{w}_l{k}").grad[rows] for w in ("weight_ih", "weight_hh", "bias_ih")]
+            out[f"lstm{k + 1}"] = [getattr(lstm, f"{w}_l{k}").grad[rows]
+                                   for w in ("weight_ih", "weight_hh", "bias_ih")]
         return {name: [g.numpy() for g in grads] for name, grads in out.items()}
 
     def modules_params(self):
@@ -183,7 +188,8 @@ def main():
     if torch is not None:
         theirs = entries[1].grads()
         largest = max(np.abs(d).max() for grads in g.grads.values() for d in grads)
-        apart = max(np.abs(d - t).max() for name, grads in g.grads.items() for d, t in zip(grads, theirs[name]))
+        apart = max(np.abs(d - t).max()
+                    for name, grads in g.grads.items() for d, t in zip(grads, theirs[name]))
         print(f"  check: first gradients, largest difference {apart:.2e} of largest gradient {largest:.2e}")
     warm = max(2, ARGS.iters // 5)
     for e in entries:               # warm-up: allocators, BLAS threads, numba's compiled kernels

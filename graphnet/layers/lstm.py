@@ -175,14 +175,17 @@ class LSTM(Recurrent):
             k.lstm_cell(z, previous_cell[t], cell)
             xp.tanh(cell, out=cell_tanh[t])
             if t < last:     # the next step's h'_t and c'_t, reset where it starts a sequence
-                k.lstm_output(z, cell, cell_tanh[t], keep[t + 1], out[t], previous[t + 1], previous_cell[t + 1])
+                k.lstm_output(z, cell, cell_tanh[t], keep[t + 1], out[t],
+                              previous[t + 1], previous_cell[t + 1])
             else:            # the state carried to the next batch, which resets it itself
-                k.lstm_output(z, cell, cell_tanh[t], self.ones[rows], out[t], self.hidden[rows], self.cell[rows])
+                k.lstm_output(z, cell, cell_tanh[t], self.ones[rows], out[t],
+                              self.hidden[rows], self.cell[rows])
 
     def recur_back_compiled(self, part, top_diff, keep):
         """recur_back_plain's maths, one compiled pass per step beside the recurrent GEMM."""
         k, rows, recurrent = self.kernels, self.parts[part], self.params["recurrent"].data
-        gates, previous_cell, cell_tanh = (a[:, rows] for a in (self.gates, self.previous_cell, self.cell_tanh))
+        gates, previous_cell, cell_tanh = (a[:, rows] for a in (
+            self.gates, self.previous_cell, self.cell_tanh))
         top_diff, keep, dh, dc = top_diff[:, rows], keep[:, rows, 0], self.dh[rows], self.dc[rows]
         dh[...] = 0
         dc[...] = 0
