@@ -80,6 +80,14 @@ def test_split_covers_the_range_in_order():
     assert workers.split(2, 4) == [slice(0, 1), slice(1, 2)]
 
 
+def test_batch_parts_come_in_fours_of_about_the_size_asked():
+    assert len(workers.batch_parts(64, 46_080, 1 << 20)) == 4      # LeNet's pool1: 3 parts by size
+    assert len(workers.batch_parts(64, 128_000, 1 << 20)) == 8     # conv2's columns
+    assert workers.batch_parts(3, 10**6, 1 << 20) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+    assert workers.batch_parts(64, 10, 1 << 20) == [slice(0, 64)]  # small: one part
+    assert workers.batch_parts(0, 10, 1 << 20) == []
+
+
 def lenet_like(kind):
     return [Input(name="in", tops=["x", "label"], shapes=[[9, 3, 10, 10], [9]]),
             kind(name="conv", bottoms=["x"], tops=["c"], n_filter=4, kernel=3, pad=1, n_group=1),

@@ -19,6 +19,7 @@ from ..errors import shown
 from ..fillers import filler
 from ..spec import Field, boolean, integer
 from .base import Layer, register
+from ..workers import batch_parts
 from .columns import Columns
 from .neurons import neuron
 
@@ -90,9 +91,8 @@ class _ConvolutionBase(Layer):
         by_sample = c // self.n_group * self.kernel[0] * self.kernel[1] < self.by_sample_below
         self.columns = Columns(self.backend, (c, h, w), self.kernel, self.stride, self.pad,
                                self.dilation, rows_hw, by_sample)
-        per_part = max(1, min(n, self.part_bytes // (self.backend.dtype.itemsize
-                                                     * self.columns.per_sample)))
-        self.parts = [slice(a, min(a + per_part, n)) for a in range(0, n, per_part)]
+        self.parts = batch_parts(n, self.backend.dtype.itemsize * self.columns.per_sample,
+                                 self.part_bytes)
         self.rows_shape = (self.n_group, rows // self.n_group, rows_hw[0] * rows_hw[1])
         self.kept = None     # forward's columns, part by part, when backward is to reuse them
         self.fresh = False   # whether the kept columns are the last forward's

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..spec import Field, boolean, choice
+from ..workers import batch_parts
 from .base import Layer, register
 from .convolution import pair
 from .neurons import neuron
@@ -176,10 +177,8 @@ class Pooling(WindowPooling):
         if self.pool == "max" and self.tiled and kernel == (2, 2) and self.backend.kernels:
             self.which = self.backend.empty((n * c * oh, ow), dtype=np.uint8)
             # Parts of whole samples, about `part_bytes` of bottom each, for the threads.
-            per_sample = c * h * w * self.backend.dtype.itemsize
-            samples = max(1, min(n, self.part_bytes // per_sample))
-            self.tile_parts = [slice(a * c * oh, min(a + samples, n) * c * oh)
-                               for a in range(0, n, samples)]
+            self.tile_parts = [slice(p.start * c * oh, p.stop * c * oh) for p in
+                               batch_parts(n, c * h * w * self.backend.dtype.itemsize, self.part_bytes)]
         return tops
 
     def _windows(self, array):
