@@ -5,13 +5,15 @@ The plain path (graphnet/layers/lstm.py) spends ~17 NumPy calls on each step's s
 size; 50 steps, two layers. These loops do the same float operations, in the same order
 on each element, so the results are the plain path's to the bit
 (tests/test_kernels_recurrent.py).
+
 The exponentials and tanh stay in NumPy, between the loops: numba's math.exp and
 math.tanh are libm's, scalar, 5x (exp, 32K floats: 76 us against 15) and 80x (tanh)
 slower than NumPy's SIMD loops here, and round differently (float32: 40 % of exp's
 results and a third of tanh's differ, by up to 2 and 3 ulp). Every constant is made in
 the arrays' dtype (`one = z.dtype.type(1)`): a Python literal would turn float32
-arithmetic into float64 and round differently. Each row is cut into 1-D slices first, one per gate: LLVM then vectorizes the inner
-loop; indexing the 2-D arrays directly left it scalar (26 us a backward step, not 7).
+arithmetic into float64 and round differently. Each row is cut into 1-D slices first,
+one per gate: LLVM then vectorizes the inner loop; indexing the 2-D arrays directly
+left it scalar (26 us a backward step, not 7).
 """
 
 from numba import njit
