@@ -13,7 +13,9 @@ as in Caffe. The carried state is in every snapshot.
 
 The window's products run in parts on the backend's threads (one BLAS thread each):
 x W^T and dL/dx in blocks of rows, the weight gradients in blocks of gates (output
-units), so every sum keeps its order and the numbers do not depend on the parts.
+units), so every sum keeps its order. The parts are fixed (a quarter each), not the
+thread count's: OpenBLAS may round a row differently in a product of another height
+(float64, a few rows), never in one of the same.
 """
 
 import math
