@@ -73,22 +73,21 @@ class _Job:
         self.done, self.error = 0, None
         self.lock = threading.Lock()
         self.finished = threading.Event()
-        self.ran = self.waited = 0.0     # seconds the parts ran on a CPU, and took in all
+        self.ran = 0.0                   # seconds the parts ran on a CPU, all threads together
 
     def take(self, slot):
         for part in self.parts:
             if part >= self.count:
                 return
-            start, cpu = time.perf_counter(), time.thread_time()
+            cpu = time.thread_time()
             try:
                 if self.error is None:
                     self.work(part, slot)
             except BaseException as err:  # noqa: B036  (handed to the caller to raise)
                 self.error = self.error or err
-            ran, took = time.thread_time() - cpu, time.perf_counter() - start
+            ran = time.thread_time() - cpu
             with self.lock:
                 self.ran += ran
-                self.waited += took
                 self.done += 1
                 if self.done == self.count:
                     self.finished.set()
@@ -99,19 +98,24 @@ class Workers:
 
     Crowding: when other programs hold the cores, a part handed to a thread that is not
     scheduled waits a time slice, and every job waits for its slowest part (a LeNet step
-    beside one busy process took 80 ms on two threads against 19 on one). The parts' own
-    clocks tell: a part that ran 16 ms of CPU in 36 ms was kept off a core more than half
-    the time. When the parts of the last `probe` seconds ran less than `busy` of the time
-    they took, the pool runs everything on the caller alone, for a back-off that doubles
-    while the crowding lasts (up to `longest`), then tries its threads again.
+    beside one busy process took 80 ms on two threads against 19 on one). The clocks tell:
+    threads that share a job's work should run more CPU time than the job takes (LeNet's
+    jobs on an idle 2-core machine: 1.85 times), and beside a busy process they ran less
+    (16 ms of CPU in 36 ms). When the jobs of the last `probe` seconds ran less than
+    `gain` times their own length, the pool runs everything on the caller alone, for a
+    back-off that doubles while the crowding lasts (up to `longest`), then tries its
+    threads again. This counts what the threads achieve, so parts that wait for each
+    other's GIL but still gain are not taken for crowding. The first `warm_up` jobs are
+    not counted: they load and compile (numba) on one thread.
     """
-    probe, busy, shortest, longest = 0.05, 0.65, 0.5, 8.0
+    probe, gain, shortest, longest, warm_up = 0.05, 1.2, 0.5, 8.0, 20
 
     def __init__(self, threads):
         self.threads = threads
         self._job = None
         self._wake = None
         self._ran = self._took = 0.0
+        self._jobs = 0
         self._crowded_until, self._backoff = 0.0, self.shortest
         self._owns_blas = False
 
@@ -136,19 +140,21 @@ class Workers:
             threading.Thread(target=self._serve, args=(slot,), daemon=True,
                              name=f"graphnet-worker-{slot}").start()
 
-    def _judge(self, job):
+    def _judge(self, job, took):
         """Add the job's clocks to this probe's; at its end, crowded or not from here."""
+        self._jobs += 1
+        if self._jobs <= self.warm_up:
+            return
         self._ran += job.ran
-        self._took += job.waited
+        self._took += took
         if self._took < self.probe:
             return
-        if self._ran < self.busy * self._took:
+        if self._ran < self.gain * self._took:
             self._crowded_until = time.perf_counter() + self._backoff
             self._backoff = min(2 * self._backoff, self.longest)
         else:
             self._backoff = self.shortest
         self._ran = self._took = 0.0
-
 
     def run(self, count, work):
         """work(part, slot) for every part in range(count); slot < threads names the thread
@@ -163,7 +169,7 @@ class Workers:
             return
         if self._wake is None:
             self._start()
-        job = _Job(count, work)
+        job, start = _Job(count, work), time.perf_counter()
         try:
             with self._wake:
                 self._job = job
@@ -174,7 +180,7 @@ class Workers:
             self._job = None
         if job.error is not None:
             raise job.error
-        self._judge(job)
+        self._judge(job, time.perf_counter() - start)
 
     def _serve(self, slot):
         seen = None

@@ -45,8 +45,11 @@ def test_parts_kept_off_the_cpu_make_the_pool_run_alone_for_a_while(monkeypatch)
     pool = workers.Workers(2)
     monkeypatch.setattr(pool, "shortest", 0.2)
     monkeypatch.setattr(pool, "_backoff", 0.2)
+    monkeypatch.setattr(pool, "warm_up", 1)
+    pool.run(2, lambda part, slot: time.sleep(0.06))   # the first job: not counted
+    assert pool._crowded_until == 0.0
     # A part that sleeps takes time without running on a CPU: as a thread that is not scheduled.
-    pool.run(4, lambda part, slot: time.sleep(0.02))
+    pool.run(6, lambda part, slot: time.sleep(0.02))
     assert pool._crowded_until > time.perf_counter()
     slots = set()
     pool.run(6, lambda part, slot: slots.add(slot))
@@ -56,9 +59,9 @@ def test_parts_kept_off_the_cpu_make_the_pool_run_alone_for_a_while(monkeypatch)
     pool.run(2, lambda part, slot: None)   # the back-off is over: the threads are tried again
     assert pool._crowded_until == 0.0
 
-    class Job:   # parts that ran on a CPU all the time they took
-        ran = waited = 0.06
-    pool._judge(Job())
+    class Job:   # two threads that ran on a CPU all the time the job took
+        ran = 0.12
+    pool._judge(Job(), 0.06)
     assert pool._crowded_until == 0.0 and pool._backoff == 0.2
 
 
