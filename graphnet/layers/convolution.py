@@ -8,9 +8,11 @@ gradient, and its input gradient is Convolution's forward.
 
 The batch is cut into parts of a few samples that the backend's threads take side by side
 (graphnet/workers.py); each part's weight gradient is summed into the parameter in part
-order, so the numbers do not depend on the thread count. A net that runs backward keeps
-forward's columns for it; a forward-only net (inference) needs columns for the parts under
-way only, so its memory does not grow with the batch.
+order, so the numbers do not depend on the thread count. Columns live only in each thread's
+scratch, one part's worth: backward makes them again rather than keeping forward's (on
+LeNet, 15.4 ms a step on one thread against 16.8 keeping them, the columns hot in cache
+against 12 MB of them cold; the same on two threads), so the memory of a net, training or
+not, does not grow with the batch beyond its blobs.
 """
 
 import math
@@ -94,32 +96,20 @@ class _ConvolutionBase(Layer):
         self.parts = batch_parts(n, self.backend.dtype.itemsize * self.columns.per_sample,
                                  self.part_bytes)
         self.rows_shape = (self.n_group, rows // self.n_group, rows_hw[0] * rows_hw[1])
-        self.kept = None     # forward's columns, part by part, when backward is to reuse them
-        self.fresh = False   # whether the kept columns are the last forward's
         self.scratch = {}    # per thread slot: a part's columns, rows and weight gradient
         self.part_grads = None
 
     def _scratch(self, name, slot, shape):
-        buffer = self.scratch.get((name, slot))
-        if buffer is None or buffer.shape != shape:
-            buffer = self.scratch[name, slot] = self.backend.empty(shape)
+        # By shape too: a batch's last part may be smaller, and must not evict the others'.
+        buffer = self.scratch.get((name, slot, shape))
+        if buffer is None:
+            buffer = self.scratch[name, slot, shape] = self.backend.empty(shape)
         return buffer
 
-    def column_buffer(self, index, slot, keep):
-        """The stored columns of part `index`: kept for backward, or this thread's scratch."""
-        if keep:
-            return self.kept[index]
+    def column_buffer(self, index, slot):
+        """This thread's scratch for the columns of part `index`."""
         part = self.parts[index]
         return self._scratch("columns", slot, self.columns.shape(part.stop - part.start))
-
-    def keeps_columns(self):
-        """Whether forward keeps its columns for backward: only in a net that runs backward.
-        Buffers the parts share are made here, before the threads take the parts."""
-        if not getattr(self, "need_backward", True):
-            return False
-        if self.kept is None:
-            self.kept = [self.backend.empty(self.columns.shape(p.stop - p.start)) for p in self.parts]
-        return True
 
     def part_buffers(self):
         """Each part's weight (and bias) gradient, made before the threads take the parts."""
@@ -226,38 +216,32 @@ class Convolution(_ConvolutionBase):
         x, y, xp = bottoms[0].data, tops[0].data, self.xp
         weight = self.grouped(self.params["weight"].data)
         bias = self.params["bias"].data if self.bias else None
-        keep = self.keeps_columns()
 
         def part_forward(index, slot):
             part = self.parts[index]
-            columns = self.column_buffer(index, slot, keep)
+            columns = self.column_buffer(index, slot)
             self.columns.im2col(x[part], columns, slot)
             rows = self.rows_out(y[part], slot)
             xp.matmul(weight, self.matrix(columns), out=rows)                  # Y = W X_col
             self.rows_done(rows, y[part], bias)
         self.backend.parallel(len(self.parts), part_forward)
-        self.fresh = keep
 
     def backward(self, tops, propagate_down, bottoms):
         xp, x, dy_all = self.xp, bottoms[0].data, tops[0].diff
         weight = self.grouped(self.params["weight"].data)
-        keep = self.keeps_columns()
-        fresh = self.fresh and keep
         self.part_buffers()
         dx_all = bottoms[0].diff if propagate_down[0] else None   # made here, not by two threads
 
         def part_backward(index, slot):
             part = self.parts[index]
-            columns = self.column_buffer(index, slot, keep)
-            if not fresh:
-                self.columns.im2col(x[part], columns, slot)
+            columns = self.column_buffer(index, slot)
+            self.columns.im2col(x[part], columns, slot)
             dy = self.rows_in(dy_all[part], slot)
             self.add_grads(dy, self.matrix(columns), index, slot)      # dL/dW = dY X_col^T
             if propagate_down[0]:
                 xp.matmul(weight.swapaxes(-1, -2), dy, out=self.matrix(columns))  # W^T dY
                 self.columns.col2im(columns, dx_all[part], slot)             # col2im of it
         self.backend.parallel(len(self.parts), part_backward)
-        self.fresh = fresh and not propagate_down[0]
         self.sum_parts()
 
 
@@ -294,7 +278,7 @@ class Deconvolution(_ConvolutionBase):
 
         def part_forward(index, slot):
             part = self.parts[index]
-            columns = self.column_buffer(index, slot, False)
+            columns = self.column_buffer(index, slot)
             xp.matmul(weight, self.rows_in(x[part], slot), out=self.matrix(columns))  # W^T X
             self.columns.col2im(columns, y[part], slot)                   # Y = col2im(Y_col)
             if bias is not None:
@@ -309,7 +293,7 @@ class Deconvolution(_ConvolutionBase):
 
         def part_backward(index, slot):
             part = self.parts[index]
-            columns = self.column_buffer(index, slot, False)
+            columns = self.column_buffer(index, slot)
             self.columns.im2col(dy_all[part], columns, slot)
             dy_columns = self.matrix(columns)
             self.add_grads(self.rows_in(x[part], slot), dy_columns, index, slot, False)  # X dY_col^T

@@ -289,8 +289,8 @@ def test_buffers_serve_every_iteration(kind, layout, backend):
 
 
 def test_forward_only_net_matches_one_that_runs_backward(layout, backend):
-    """A test-phase net (no backward) keeps no columns and reuses its scratch part after
-    part; its top is the training net's, and it holds no more columns than one part's."""
+    """Columns live in per-thread scratch, one part's worth, reused part after part, in a
+    test-phase net as in a training one; the test net's top is the training net's."""
     layer, x = make(Convolution, "non-square, per-axis everything")
     x = np.random.default_rng(5).normal(size=(7, *x.shape[1:]))
     train = net_for(layer, x, backend)
@@ -298,10 +298,10 @@ def test_forward_only_net_matches_one_that_runs_backward(layout, backend):
                backend=backend, dtype="float64", share_with=train)
     test.blobs["x"].data[...] = test.backend.asarray(x)
     test.forward()
-    conv = test.layers[-1]
-    assert conv.kept is None
-    one_part = conv.parts[0].stop - conv.parts[0].start
-    assert all(len(b) == one_part for k, b in conv.scratch.items() if k[0] == "columns")
+    for conv in (test.layers[-1], train.layers[-1]):
+        one_part = conv.parts[0].stop - conv.parts[0].start
+        held = [b for k, b in conv.scratch.items() if k[0] == "columns"]
+        assert 1 <= len(held) <= 4 and all(b.size <= one_part * conv.columns.per_sample for b in held)
     np.testing.assert_allclose(test.backend.to_host(test.blobs["y"].data),
                                train.backend.to_host(train.blobs["y"].data), rtol=1e-13, atol=1e-13)
 
