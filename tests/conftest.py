@@ -15,3 +15,12 @@ def backend(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(params=["0", "1"], ids=["plain", "kernels"])
+def kernels(request, monkeypatch):
+    """The test on the plain NumPy path and on the compiled one (graphnet[fast]'s numba
+    kernels), whichever GRAPHNET_KERNELS the run was started with."""
+    if request.param == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("GRAPHNET_KERNELS", request.param)

@@ -111,6 +111,12 @@ class _ConvolutionBase(Layer):
         part = self.parts[index]
         return self._scratch("columns", slot, self.columns.shape(part.stop - part.start))
 
+    def operands(self, tops, propagate_down, bottoms):
+        """Backward's (x, dL/dy, dL/dx or None), and each part's gradient buffers: all made
+        here, before the threads take the parts (a blob's diff is made on first read)."""
+        self.part_buffers()
+        return bottoms[0].data, tops[0].diff, bottoms[0].diff if propagate_down[0] else None
+
     def part_buffers(self):
         """Each part's weight (and bias) gradient, made before the threads take the parts."""
         if self.part_grads is None:
@@ -227,10 +233,8 @@ class Convolution(_ConvolutionBase):
         self.backend.parallel(len(self.parts), part_forward)
 
     def backward(self, tops, propagate_down, bottoms):
-        xp, x, dy_all = self.xp, bottoms[0].data, tops[0].diff
-        weight = self.grouped(self.params["weight"].data)
-        self.part_buffers()
-        dx_all = bottoms[0].diff if propagate_down[0] else None   # made here, not by two threads
+        xp, weight = self.xp, self.grouped(self.params["weight"].data)
+        x, dy_all, dx_all = self.operands(tops, propagate_down, bottoms)
 
         def part_backward(index, slot):
             part = self.parts[index]
@@ -286,10 +290,8 @@ class Deconvolution(_ConvolutionBase):
         self.backend.parallel(len(self.parts), part_forward)
 
     def backward(self, tops, propagate_down, bottoms):
-        xp, x, dy_all = self.xp, bottoms[0].data, tops[0].diff
-        weight = self.grouped(self.params["weight"].data)
-        self.part_buffers()
-        dx_all = bottoms[0].diff if propagate_down[0] else None   # made here, not by two threads
+        xp, weight = self.xp, self.grouped(self.params["weight"].data)
+        x, dy_all, dx_all = self.operands(tops, propagate_down, bottoms)
 
         def part_backward(index, slot):
             part = self.parts[index]

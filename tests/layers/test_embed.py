@@ -7,15 +7,6 @@ from graphnet.testing import check_layer
 from tests.helpers import layer_from_yaml, run_layer
 
 
-@pytest.fixture(params=["0", "1"], ids=["plain", "kernels"])
-def kernels(request, monkeypatch):
-    """The test on the plain NumPy path and on the compiled one (graphnet[fast]'s numba
-    kernels), whichever GRAPHNET_KERNELS the run was started with."""
-    if request.param == "1":
-        pytest.importorskip("numba")
-    monkeypatch.setenv("GRAPHNET_KERNELS", request.param)
-
-
 def embed(**fields):
     return Embed(name="e", bottoms=["i"], tops=["v"], input_dim=7, output_dim=3, **fields)
 

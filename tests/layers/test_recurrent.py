@@ -11,15 +11,6 @@ from tests.helpers import layer_from_yaml
 T, N, D, H = 6, 3, 4, 5
 
 
-@pytest.fixture(params=["0", "1"], ids=["plain", "kernels"])
-def kernels(request, monkeypatch):
-    """The test on the plain NumPy path and on the compiled one (graphnet[fast]'s numba
-    kernels), whichever GRAPHNET_KERNELS the run was started with."""
-    if request.param == "1":
-        pytest.importorskip("numba")
-    monkeypatch.setenv("GRAPHNET_KERNELS", request.param)
-
-
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
