@@ -110,6 +110,10 @@ class Backend:
         threads (graphnet/workers.py; slot names the thread, for its scratch buffers); on
         CuPy in order, as the GPU already runs each call across the device."""
         if self.name == "numpy":
+            if self._workers.spin is None and count > 1 and self.kernels is not None:
+                spin = self.kernels.spin_while
+                spin(np.zeros(2, dtype=np.int64), 0, 1, 0, 1)   # compiled (or loaded) here, once
+                self._workers.spin = spin
             self._workers.run(count, work)
         else:
             for part in range(count):

@@ -12,6 +12,7 @@ commands:
 import os
 import signal
 import sys
+import warnings
 
 from .errors import GraphnetError
 
@@ -371,6 +372,9 @@ def _interrupt(signum, frame):
     """Python's own Ctrl-C, remembered: C code may swallow the KeyboardInterrupt it raises."""
     global _interrupted
     _interrupted = True
+    # The run is ending: a file that an interrupted import had open (importlib reading a
+    # .pyc) is not the user's to hear about when it is collected.
+    warnings.simplefilter("ignore", ResourceWarning)
     raise KeyboardInterrupt
 
 

@@ -65,10 +65,11 @@ def _blas_threads_setter():
 
 
 class _Job:
-    """One call of `Workers.run`: its parts, handed out one at a time, and their count done."""
+    """One call of `Workers.run`: its parts, handed out one at a time, and their count done.
+    `flags[2] = number` says it has finished, to a caller that spins on it."""
 
-    def __init__(self, count, work):
-        self.count, self.work = count, work
+    def __init__(self, count, work, number, flags):
+        self.count, self.work, self.number, self.flags = count, work, number, flags
         self.parts = itertools.count()   # next() is atomic under the GIL: a part goes to one thread
         self.done, self.error = 0, None
         self.lock = threading.Lock()
@@ -91,6 +92,7 @@ class _Job:
                 self.done += 1
                 if self.done == self.count:
                     self.finished.set()
+                    self.flags[2] = self.number
 
 
 class Workers:
@@ -109,11 +111,14 @@ class Workers:
     not counted: they load and compile (numba) on one thread.
     """
     probe, gain, shortest, longest, warm_up = 0.05, 1.2, 0.5, 8.0, 20
+    spins = 200_000   # turns of `spin_while` before sleeping: a few hundred us
 
     def __init__(self, threads):
         self.threads = threads
+        self.spin = None   # graphnet.kernels.spin_while, set by a backend that has numba
         self._job = None
         self._wake = None
+        self._numbers = itertools.count(1)
         self._ran = self._took = 0.0
         self._jobs = 0
         self._crowded_until, self._backoff = 0.0, self.shortest
@@ -135,6 +140,10 @@ class Workers:
             self._owns_blas = True
 
     def _start(self):
+        import numpy
+        # [0]: the number of the job on offer, [2]: of the last finished; the rest: scratch
+        # for each spinning thread (see graphnet/kernels/spin.py).
+        self._flags = numpy.zeros(4 + self.threads, dtype=numpy.int64)
         self._wake = threading.Condition()
         for slot in range(1, self.threads):
             threading.Thread(target=self._serve, args=(slot,), daemon=True,
@@ -169,12 +178,15 @@ class Workers:
             return
         if self._wake is None:
             self._start()
-        job, start = _Job(count, work), time.perf_counter()
+        job, start = _Job(count, work, next(self._numbers), self._flags), time.perf_counter()
         try:
             with self._wake:
                 self._job = job
+                self._flags[0] = job.number
                 self._wake.notify_all()
             job.take(0)
+            if self.spin is not None and not job.finished.is_set():
+                self.spin(self._flags, 2, job.number - 1, self.spins, 3)
             job.finished.wait()
         finally:
             self._job = None
@@ -183,13 +195,16 @@ class Workers:
         self._judge(job, time.perf_counter() - start)
 
     def _serve(self, slot):
-        seen = None
+        seen = 0   # the number of the last job this thread looked at
         while True:
+            if self.spin is not None:   # the next job often comes within microseconds
+                self.spin(self._flags, 0, seen, self.spins, 3 + slot)
             with self._wake:
-                while self._job is None or self._job is seen:
+                while self._flags[0] == seen:
                     self._wake.wait()
-                job = seen = self._job
-            job.take(slot)
+                job, seen = self._job, int(self._flags[0])
+            if job is not None and job.number == seen:
+                job.take(slot)
 
 
 _shared = None

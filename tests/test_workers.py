@@ -125,3 +125,13 @@ def test_numbers_do_not_depend_on_the_thread_count(monkeypatch, kind):
     for one, four in zip(results[1], results[4]):
         for a, b in zip(one, four):
             assert a.tobytes() == b.tobytes()
+
+
+def test_spin_while_sees_another_thread_change_the_flag():
+    kernels = pytest.importorskip("graphnet.kernels")
+    flags = np.zeros(4, dtype=np.int64)
+    assert not kernels.spin_while(flags, 0, 0, 1000, 3)     # unchanged: gives up after 1000 turns
+    assert kernels.spin_while(flags, 0, 5, 1000, 3)         # already other than 5
+    threading.Timer(0.05, lambda: flags.__setitem__(0, 7)).start()
+    assert kernels.spin_while(flags, 0, 0, 10**12, 3)       # the store from the timer's thread ends it
+    assert flags[0] == 7
