@@ -2,7 +2,8 @@
 
 from ..spec import Field, number, optional
 from .base import register
-from .recurrent import Recurrent, _parts
+from ..workers import split
+from .recurrent import Recurrent
 
 
 class _GateBias:
@@ -75,7 +76,7 @@ class LSTM(Recurrent):
         # Whole sequences of the batch, all their steps, are a part for one of the backend's
         # threads (one BLAS thread each, graphnet/workers.py). Both paths take the same
         # parts, so they make the same products.
-        self.parts = _parts(n, self.rows_per_part)
+        self.parts = split(n, -(-n // self.rows_per_part))
         self.kernels = self.backend.kernels
         if self.kernels is None:
             self.cells = zeros((steps, n, h))

@@ -22,6 +22,7 @@ import math
 
 from ..fillers import filler
 from ..spec import Field, integer
+from ..workers import split
 from .base import Layer
 
 
@@ -57,8 +58,8 @@ class Recurrent(Layer):
         self.previous = zeros((steps, n, h))    # h_{t-1} after the cont reset: what `recurrent` saw
         for name in self.state_attrs:
             setattr(self, name, zeros((n, h)))
-        self.row_parts = _parts(steps * n, -(-steps * n // 4))
-        self.gate_parts = _parts(g, -(-g // 4))
+        self.row_parts = split(steps * n, 4)
+        self.gate_parts = split(g, 4)
         return [(steps, n, h)]
 
     def bias_initial(self):
@@ -100,8 +101,3 @@ class Recurrent(Layer):
             dx = bottoms[0].diff.reshape(steps * n, -1)
             self.backend.parallel(len(self.row_parts), lambda part, slot: self.xp.matmul(
                 diff[self.row_parts[part]], weight.data, out=dx[self.row_parts[part]]))
-
-
-def _parts(total, size):
-    """range(total) in slices of `size` (the last one shorter)."""
-    return [slice(a, min(a + size, total)) for a in range(0, total, size)]
