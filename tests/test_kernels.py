@@ -16,9 +16,10 @@ from graphnet.layers import Convolution, Deconvolution, Input, Pooling
 pytest.importorskip("numba")
 
 
-def both_paths(monkeypatch, make_layers, feed, dtype):
+def both_paths(monkeypatch, make_layers, feed, dtype, params=None):
     """Forward and backward of the same net built without and with the kernels:
-    [(top, bottom diff, kernels)] for each."""
+    [(top, bottom diff, kernels)] for each; with `params`, a list of the parameter
+    gradients is appended to each."""
     runs = []
     for switch in ("0", "1"):
         monkeypatch.setenv("GRAPHNET_KERNELS", switch)
@@ -28,7 +29,10 @@ def both_paths(monkeypatch, make_layers, feed, dtype):
         rng = np.random.default_rng(7)
         top = net.blobs["y"]
         net.backward(top_diffs={"y": rng.standard_normal(top.shape)})
-        runs.append((top.data.copy(), net.blobs["x"].diff.copy(), net.backend.kernels))
+        run = (top.data.copy(), net.blobs["x"].diff.copy(), net.backend.kernels)
+        if params is not None:
+            run += ([p.diff.copy() for p in net.params[params]],)
+        runs.append(run)
     return runs
 
 
@@ -81,17 +85,21 @@ def test_max_pool_2x2_propagates_nan_as_numpy(monkeypatch):
     (3, 1, 2, 2),
     ([2, 3], [2, 1], [0, 1], [1, 2]),
 ])
+@pytest.mark.parametrize("channels", [1, 3])   # 1 with kernel 5: LeNet's conv1, by sample
 @pytest.mark.parametrize("kind", [Convolution, Deconvolution])
-def test_im2col_and_col2im_are_the_numpy_path(monkeypatch, kind, dtype, kernel, stride, pad, dilation):
-    shape = (4, 3, 9, 10)
+def test_im2col_and_col2im_are_the_numpy_path(monkeypatch, kind, channels, dtype, kernel, stride,
+                                              pad, dilation):
+    shape = (4, channels, 9, 10)
     layers = lambda: [Input(name="in", tops=["x"], shapes=[shape]),  # noqa: E731
                       kind(name="conv", bottoms=["x"], tops=["y"], n_filter=5, kernel=kernel,
                            stride=stride, pad=pad, dilation=dilation)]
     x = np.random.default_rng(1).standard_normal(shape)
-    (top0, diff0, off), (top1, diff1, on) = both_paths(monkeypatch, layers, x, dtype)
+    (top0, diff0, off, grads0), (top1, diff1, on, grads1) = both_paths(
+        monkeypatch, layers, x, dtype, params="conv")
     assert off is None and on is not None
     assert top1.tobytes() == top0.tobytes()    # the convolution's own zeros are the same too
     assert diff1.tobytes() == diff0.tobytes()
+    assert [g.tobytes() for g in grads1] == [g.tobytes() for g in grads0]
 
 
 def test_graphnet_kernels_0_turns_them_off(monkeypatch):

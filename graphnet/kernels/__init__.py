@@ -14,7 +14,7 @@ in pooling); col2im is kh*kw overlapping strided adds whose inner runs are one o
 (8 elements in LeNet's conv2). A loop does each in one pass.
 """
 
-from .columns import col2im_batch_last, col2im_by_sample  # noqa: F401
+from .columns import col2im_batch_last, col2im_by_sample, im2col_batch_last, im2col_by_sample  # noqa: F401
 from .pooling import max_pool_2x2, max_unpool_2x2  # noqa: F401
 from .spin import spin_while  # noqa: F401
 from .recurrent import add_rows, lstm_cell, lstm_output, lstm_pre_activation, lstm_step_back  # noqa: F401
