@@ -7,13 +7,16 @@ In a solver section a method is a name, or a mapping with its hyper-parameters:
 
 `update(xp, data, grad, lr, momentum, state, t)` changes `data` in place. `grad` is the
 normalized, regularized gradient and serves as scratch space; `lr` is the rate times each
-element's lr_mult (a float or a flat array); `state` holds one flat array per name in
-`state_names`, zeros at the start; `t` counts the updates applied before this one. Every
-step is written with in-place operations in the dtype of `data`; the few methods that need
-a second temporary keep one scratch array between steps.
+element's lr_mult (one number, or a flat array); `state` holds one flat array per name in
+`state_names`, zeros at the start; `t` counts the updates applied before this one. A method
+marked `elementwise` is handed pieces of these arrays, several threads at once
+(graphnet/solver/update.py). Every step is written with in-place operations in the dtype of
+`data`; the few methods that need a second temporary keep one scratch array (per thread)
+between steps.
 """
 
 import math
+import threading
 
 from ..spec import Field, Kind, Registry, number
 
@@ -24,18 +27,22 @@ class Method(Kind):
     family = "method"
     state_names = ()
     uses_momentum = False   # whether the momentum policy means anything to this method
+    # Whether update() may be handed pieces of the arrays, each element's step depending on
+    # that element alone (graphnet/solver/update.py); a step that reads a norm may not.
+    elementwise = False
 
     def update(self, xp, data, grad, lr, momentum, state, t):
         """One step, in place on `data` and `state`."""
         raise NotImplementedError
 
     def scratch(self, xp, like):
-        """A temporary array like `like`, kept between steps so a step allocates nothing."""
-        buffer = getattr(self, "_scratch", None)
-        fits = (isinstance(buffer, xp.ndarray) and buffer.shape == like.shape
-                and buffer.dtype == like.dtype)
-        if not fits:
-            buffer = self._scratch = xp.empty_like(like)
+        """A temporary array like `like`, kept between steps so a step allocates nothing; one
+        per thread, as threads update pieces of the parameters side by side."""
+        buffers = self.__dict__.setdefault("_scratch", {})
+        key = (threading.get_ident(), like.shape, like.dtype, xp.__name__)
+        buffer = buffers.get(key)
+        if buffer is None:
+            buffer = buffers[key] = xp.empty_like(like)
         return buffer
 
 
@@ -47,6 +54,7 @@ method = METHODS.convert
 @METHODS.register("sgd")
 class SGD(Method):
     """Momentum SGD, as Caffe: V = momentum*V + lr*g; W -= V. `method: sgd`"""
+    elementwise = True
     state_names = ("history",)
     uses_momentum = True
 
@@ -62,6 +70,7 @@ class SGD(Method):
 class Nesterov(Method):
     """Nesterov's accelerated gradient, as Caffe: V_old = V; V = momentum*V + lr*g;
     W -= (1 + momentum)*V - momentum*V_old. `method: nesterov`"""
+    elementwise = True
     state_names = ("history",)
     uses_momentum = True
 
@@ -79,6 +88,7 @@ class Nesterov(Method):
 @METHODS.register("adagrad")
 class AdaGrad(Method):
     """H += g^2; W -= lr*g / (sqrt(H) + delta) (Duchi et al.; Caffe). `method: adagrad`"""
+    elementwise = True
     state_names = ("history",)
     delta = Field(number(min=0), 1e-8, "added to the root, against division by zero")
 
@@ -97,6 +107,7 @@ class RMSProp(Method):
 
         method: {type: rmsprop, rho: 0.99}
     """
+    elementwise = True
     state_names = ("history",)
     rho = Field(number(min=0, below=1), 0.99, "decay of the mean square (Caffe's rms_decay)")
     delta = Field(number(min=0), 1e-8, "added to the root, against division by zero")
@@ -117,6 +128,7 @@ class AdaDelta(Method):
 
         method: {type: adadelta, rho: 0.95, delta: 1e-6}
     """
+    elementwise = True
     state_names = ("history", "update_history")
     rho = Field(number(min=0, below=1), 0.95, "decay of the mean squares")
     delta = Field(number(above=0), 1e-6, "added under both roots")
@@ -142,6 +154,7 @@ class Adam(Method):
 
         method: {type: adam, beta1: 0.9, beta2: 0.999, delta: 1e-8}
     """
+    elementwise = True
     state_names = ("m", "v")
     beta1 = Field(number(min=0, below=1), 0.9, "decay of the mean gradient (Caffe's momentum)")
     beta2 = Field(number(min=0, below=1), 0.999, "decay of the mean square (Caffe's momentum2)")

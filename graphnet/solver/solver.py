@@ -29,6 +29,7 @@ from ..spec import Field, Spec, choice, integer, number, optional, short, text
 from .methods import method
 from .policies import lr_policy, momentum_policy
 from .resume import good_snapshot_line, load_weights, restore, snapshot_to_resume
+from .update import Update
 
 
 class Solver(Spec):
@@ -103,9 +104,10 @@ class Solver(Spec):
         if hasattr(self.lr_policy, "observe"):  # the last good point, to go back to when validation worsens
             kept += ["best_params"] + [f"best_{n}" for n in self.method.state_names]
         self.state = {n: net.backend.zeros(net.param_data.shape) for n in kept}
-        self._lr_mult, self._decay_mult = self._multipliers()
-        self._decay = self.weight_decay * self._decay_mult
-        self._operands_of = None
+        lr_mult, decay_mult = self._multipliers()
+        self._update = Update(net.backend, self.method, self.state, net.param_data, net.param_diff,
+                              lr_mult, self.weight_decay * decay_mult if self.weight_decay else None,
+                              self.regularization)
         self._max_norms = [p for p in net.owned_params if p.max_norm]
         # Only the writer (the one process, or rank 0 of several) takes the run directory.
         with RunDirectory(self.directory) if self.writer else contextlib.nullcontext() as run_dir:
@@ -217,7 +219,7 @@ class Solver(Spec):
             net.backward()
             total += loss
         self.loss = total / self.iter_size
-        w, g = net.param_data, net.param_diff
+        g = net.param_diff
         if self.iter_size > 1:
             g *= 1.0 / self.iter_size
         if self.comm is not None:
@@ -226,31 +228,12 @@ class Solver(Spec):
             norm = float(xp.sqrt(xp.dot(g, g)))
             if norm > self.clip_gradients:
                 g *= self.clip_gradients / norm
-        if self.weight_decay:
-            decay = self.method.scratch(xp, w)
-            if self.regularization == "l2":
-                xp.multiply(w, self._decay, out=decay)
-            else:
-                xp.sign(w, out=decay)
-                decay *= self._decay
-            g += decay
         self.learning_rate = self.lr_policy.rate(self.iteration)
-        rates, momentum = self._operands(self.learning_rate, self.momentum.momentum(self.iteration))
-        self.method.update(xp, w, g, rates, momentum, self.state, self.iteration)
+        self._update(self.learning_rate, self.momentum.momentum(self.iteration), self.iteration)
         for param in self._max_norms:
             rows = param.data.reshape(param.shape[0], -1)
             norms = xp.sqrt((rows * rows).sum(axis=1, keepdims=True))
             rows *= xp.minimum(1, param.max_norm / xp.maximum(norms, 1e-12))
-
-    def _operands(self, learning_rate, momentum):
-        """The rates (learning rate times each element's lr_mult) and the momentum as arrays,
-        made again only when the policies change them: the rates would otherwise be a new
-        array at every step, and NumPy takes an array faster than a Python number."""
-        if self._operands_of != (learning_rate, momentum):
-            self._operands_of = (learning_rate, momentum)
-            asarray = self.net.backend.asarray
-            self._operands_made = asarray(learning_rate * self._lr_mult), asarray(momentum)
-        return self._operands_made
 
     def _multipliers(self):
         """Per-element lr and decay multipliers of the flat parameters; scalars where uniform."""
