@@ -33,5 +33,9 @@ class Accuracy(Statistic):
         x, y, valid = class_view(self, bottoms[0].data, bottoms[1].data)
         # Caffe's count: the classes scoring >= the label's score, less the label itself.
         at_least = (x >= xp.take_along_axis(x, y[:, None], 1)).sum(axis=1) - 1
-        tops[0].data[...] = ((at_least < self.top_k) & valid).sum()
-        tops[0].data /= xp.maximum(valid.sum(), 1).astype(tops[0].data.dtype)
+        hits = at_least < self.top_k
+        if valid is not None:
+            hits &= valid
+        tops[0].data[...] = hits.sum()
+        counted = hits.size if valid is None else valid.sum()
+        tops[0].data /= xp.maximum(counted, 1).astype(tops[0].data.dtype)

@@ -21,7 +21,7 @@ class MultinomialLogisticLoss(ClassLoss):
     def forward(self, bottoms, tops):
         xp = self.xp
         p, self._y, self._w = self.position_weights(bottoms[0].data, bottoms[1].data)
-        self._p_y = xp.maximum(xp.take_along_axis(p, self._y[:, None], 1)[:, 0], LOG_FLOOR)
+        self._p_y = xp.maximum(self.pick(p, self._y), LOG_FLOOR)
         tops[0].data[...] = -(self._w * xp.log(self._p_y)).sum()
 
     def backward(self, tops, propagate_down, bottoms):

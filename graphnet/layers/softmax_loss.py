@@ -34,21 +34,23 @@ def check_class_labels(layer, bottom_shapes):
 def class_view(layer, scores, labels):
     """Scores as (outer, C, inner), labels as integers (outer, inner), and the valid positions.
 
-    Ignored positions get label 0 so they can still index; a label that is not a whole
-    number 0..C-1 (12, -1, 3.5, nan) is an error.
+    Ignored positions get label 0 so they can still index; without an ignore_label every
+    position is valid and `valid` is None. A label that is not a whole number 0..C-1
+    (12, -1, 3.5, nan) is an error.
     """
     xp, axis = layer.xp, layer.class_axis
     x = scores.reshape(math.prod(scores.shape[:axis]), scores.shape[axis], -1)
     values = labels.reshape(x.shape[0], x.shape[2])
     y, bad = as_indices(xp, values, x.shape[1])
-    if layer.ignore_label is None:
-        valid = xp.ones(y.shape, bool)
-    else:  # compared before the cast: 255.5 is not the ignored 255
+    valid = None
+    if layer.ignore_label is not None:  # compared before the cast: 255.5 is not the ignored 255
         valid = values != layer.ignore_label
         bad &= valid
     if bad.any():
         raise layer.error(f"labels must be class indices 0 to {x.shape[1] - 1}, got "
                           f"{float(values[bad][0]):g} in '{layer.bottoms[1]}'", "bottoms")
+    if valid is None:
+        return x, y, None
     return x, xp.where(valid, y, 0), valid
 
 
@@ -76,11 +78,29 @@ class ClassLoss(Loss):
                              "class_weights")
         self._class_weights = (None if self.class_weights is None
                                else self.backend.asarray(self.class_weights))
+        self._uniform, self._index_of = None, None
         return [()]
 
     def position_weights(self, scores, labels):
         """(x, y, w): the class view of scores and labels, and each position's weight."""
         x, y, valid = class_view(self, scores, labels)
+        if valid is None and self._class_weights is None and self.valid_normalizer is None:
+            # The same weights at every pass: made once (as below, for the same bits).
+            if self._uniform is None or self._uniform.shape != y.shape:
+                self._uniform = self._weights(scores, y, self.xp.ones(y.shape, bool))
+            return x, y, self._uniform
+        return x, y, self._weights(scores, y, self.xp.ones(y.shape, bool) if valid is None else valid)
+
+    def pick(self, x, y):
+        """x[i, y[i, k], k] for each position (i, k) of the class view x (outer, C, inner)."""
+        if self._index_of != x.shape:   # index arrays kept: a step makes no new ones
+            xp, (outer, _, inner) = self.xp, x.shape
+            self._index_of = x.shape
+            self._index = xp.arange(outer)[:, None], xp.arange(inner)[None, :]
+        outer, inner = self._index
+        return x[outer, y, inner]
+
+    def _weights(self, scores, y, valid):
         dtype = scores.dtype
         w = valid.astype(dtype) if self._class_weights is None else self._class_weights[y] * valid
         if self.normalization == "valid" and self.valid_normalizer is not None:
@@ -91,7 +111,7 @@ class ClassLoss(Loss):
             w /= dtype.type(scores.shape[0])
         elif self.normalization == "full":
             w /= dtype.type(y.size)
-        return x, y, w
+        return w
 
 
 @register
@@ -113,7 +133,7 @@ class SoftmaxLoss(ClassLoss):
         shifted = x - x.max(axis=1, keepdims=True)
         log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         log_prob = shifted - log_sum
-        log_prob_y = xp.take_along_axis(log_prob, self._y[:, None], 1)[:, 0]
+        log_prob_y = self.pick(log_prob, self._y)
         tops[0].data[...] = -(self._w * log_prob_y).sum()
         self._prob = xp.exp(log_prob)
 
