@@ -60,38 +60,47 @@ class InnerProduct(Layer):
         if not self._flat:
             x, y = x.reshape(self.samples, -1), y.reshape(self.samples, self.output_dim)
         weight = self.params["weight"].data
+        bias = self.params["bias"].data if self.bias else None
         if self.unit_parts:
             def part(index, slot):
                 units = self.unit_parts[index]
                 self.xp.matmul(x, weight[units].T, out=y[:, units])
+                if bias is not None:
+                    y[:, units] += bias[units]
             self.backend.parallel(len(self.unit_parts), part)
-        else:
-            x.dot(weight.T, out=y)                               # y: our own C-contiguous top
-        if self.bias:
-            y += self.params["bias"].data
+            return
+        x.dot(weight.T, out=y)                                   # y: our own C-contiguous top
+        if bias is not None:
+            y += bias
 
     def backward(self, tops, propagate_down, bottoms):
         dy, x = tops[0].diff, bottoms[0].data
         if not self._flat:
             dy, x = dy.reshape(self.samples, self.output_dim), x.reshape(self.samples, -1)
         weight = self.params["weight"]
-        if weight.needs_grad and self.unit_parts:
-            def part(index, slot):
-                units = self.unit_parts[index]
-                weight.diff[units] += self.xp.matmul(dy[:, units].T, x)
-            self.backend.parallel(len(self.unit_parts), part)
-        elif weight.needs_grad:
-            weight.diff += dy.T.dot(x)                               # dL/dW = dY^T X
         if self.bias and self.params["bias"].needs_grad:
             self.params["bias"].diff += dy.sum(axis=0)               # dL/db = sum_n dY
+        dx = None
         if propagate_down[0]:
             dx = bottoms[0].diff if self._flat else bottoms[0].diff.reshape(self.samples, -1)
-            if self.feature_parts:
-                def part(index, slot):
-                    features = self.feature_parts[index]
-                    self.xp.matmul(dy, weight.data[:, features], out=dx[:, features])
-                self.backend.parallel(len(self.feature_parts), part)
-            elif dx.flags.c_contiguous:
-                dy.dot(weight.data, out=dx)                          # dL/dX = dY W
-            else:
-                self.xp.matmul(dy, weight.data, out=dx)
+        if self.unit_parts:
+            # One job for both products: the weight gradient by units, then dL/dX by features.
+            parts = ([(True, units) for units in self.unit_parts] if weight.needs_grad else [])
+            parts += [(False, features) for features in self.feature_parts] if dx is not None else []
+
+            def part(index, slot):
+                of_weight, where = parts[index]
+                if of_weight:
+                    weight.diff[where] += self.xp.matmul(dy[:, where].T, x)
+                else:
+                    self.xp.matmul(dy, weight.data[:, where], out=dx[:, where])
+            self.backend.parallel(len(parts), part)
+            return
+        if weight.needs_grad:
+            weight.diff += dy.T.dot(x)                               # dL/dW = dY^T X
+        if dx is None:
+            return
+        if dx.flags.c_contiguous:
+            dy.dot(weight.data, out=dx)                              # dL/dX = dY W
+        else:
+            self.xp.matmul(dy, weight.data, out=dx)
