@@ -9,14 +9,12 @@ In a solver section a method is a name, or a mapping with its hyper-parameters:
 normalized, regularized gradient and serves as scratch space; `lr` is the rate times each
 element's lr_mult (one number, or a flat array); `state` holds one flat array per name in
 `state_names`, zeros at the start; `t` counts the updates applied before this one. A method
-marked `elementwise` is handed pieces of these arrays, several threads at once
+marked `elementwise` is handed pieces of these arrays, one after another
 (graphnet/solver/update.py). Every step is written with in-place operations in the dtype of
-`data`; the few methods that need a second temporary keep one scratch array (per thread)
-between steps.
+`data`; the few methods that need a second temporary keep scratch arrays between steps.
 """
 
 import math
-import threading
 
 from ..spec import Field, Kind, Registry, number
 
@@ -36,10 +34,10 @@ class Method(Kind):
         raise NotImplementedError
 
     def scratch(self, xp, like):
-        """A temporary array like `like`, kept between steps so a step allocates nothing; one
-        per thread, as threads update pieces of the parameters side by side."""
+        """A temporary array like `like`, kept between steps so a step allocates nothing (one
+        per shape: the update comes in pieces of a few sizes)."""
         buffers = self.__dict__.setdefault("_scratch", {})
-        key = (threading.get_ident(), like.shape, like.dtype, xp.__name__)
+        key = (like.shape, like.dtype, xp.__name__)
         buffer = buffers.get(key)
         if buffer is None:
             buffer = buffers[key] = xp.empty_like(like)
