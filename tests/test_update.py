@@ -1,5 +1,6 @@
-"""The solver's update in pieces (graphnet/solver/update.py) gives the whole-array step's
-numbers to the bit, for every method, both regularizations, uniform and mixed multipliers."""
+"""The solver's update in pieces (graphnet/solver/update.py), and SGD's compiled step
+(graphnet/kernels/update.py), give the whole-array NumPy step's numbers to the bit, for
+every method, both regularizations, uniform and mixed multipliers."""
 
 import numpy as np
 import pytest
@@ -53,6 +54,9 @@ def test_pieces_give_the_whole_arrays_step(monkeypatch, name, regularization, mi
     update = Update(backend, ours, state1, w1, backend.zeros(SIZE), lr_mult, decay,
                     regularization or "l2")
     assert len(update.pieces) > 4
+    # graphnet[fast]: SGD's decay and step run as one compiled loop, checked here too
+    assert (update.kernel is not None) == (name == "sgd" and regularization != "l1"
+                                           and backend.kernels is not None)
     for t, lr in enumerate([0.03, 0.03, 0.0123, 0.3]):   # see LR_MULT
         _, g = arrays(backend, t + 1)
         update.grad[...] = g

@@ -11,10 +11,12 @@ and cached in __pycache__.
 Why pooling and the columns: a max-pool's windows are interleaved with a stride of 2 in
 memory, so NumPy runs each of its passes element by element (one LeNet step spent ~3.8 ms
 in pooling); col2im is kh*kw overlapping strided adds whose inner runs are one output row
-(8 elements in LeNet's conv2). A loop does each in one pass.
+(8 elements in LeNet's conv2). A loop does each in one pass. SGD's step with weight decay
+is six passes over the parameters in NumPy, bound by memory; a loop reads them once.
 """
 
 from .columns import col2im_batch_last, col2im_by_sample, im2col_batch_last, im2col_by_sample  # noqa: F401
 from .pooling import max_pool_2x2, max_unpool_2x2  # noqa: F401
 from .spin import spin_while  # noqa: F401
 from .recurrent import add_rows, lstm_cell, lstm_output, lstm_pre_activation, lstm_step_back  # noqa: F401
+from .update import sgd_step  # noqa: F401

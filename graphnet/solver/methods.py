@@ -28,6 +28,8 @@ class Method(Kind):
     # Whether update() may be handed pieces of the arrays, each element's step depending on
     # that element alone (graphnet/solver/update.py); a step that reads a norm may not.
     elementwise = False
+    # A compiled loop (graphnet.kernels) doing L2 decay and this step in one pass, if any.
+    kernel = None
 
     def update(self, xp, data, grad, lr, momentum, state, t):
         """One step, in place on `data` and `state`."""
@@ -55,6 +57,7 @@ class SGD(Method):
     elementwise = True
     state_names = ("history",)
     uses_momentum = True
+    kernel = "sgd_step"
 
     def update(self, xp, data, grad, lr, momentum, state, t):
         history = state["history"]

@@ -30,6 +30,10 @@ class Update:
         self.backend, self.xp, self.method = backend, backend.xp, method
         self.state, self.data, self.grad = state, data, grad
         self.lr_mult, self.decay, self.regularization = lr_mult, decay, regularization
+        kernels = backend.kernels
+        self.kernel = None   # the method's compiled decay-and-step, where it applies
+        if method.kernel and kernels is not None and regularization == "l2":
+            self.kernel = getattr(kernels, method.kernel)
         self.pieces = []
         if getattr(method, "elementwise", False):
             for run, lr_mult_run, decay_run in _runs(backend, lr_mult, decay, len(data)):
@@ -49,6 +53,13 @@ class Update:
 
         # One piece after another, on this thread: the step is bound by memory, not by a core
         # (LeNet's SGD with momentum: 0.29 ms on one thread, 0.31-0.45 ms on two).
+        if self.kernel is not None:
+            state, dtype = list(self.state.values()), self.data.dtype.type
+            for (where, _, decay), rate in zip(self.pieces, rates):
+                self.kernel(self.data[where], self.grad[where], *(s[where] for s in state),
+                            rate[()], momentum[()], dtype(0 if decay is None else decay),
+                            decay is not None)
+            return
         for (where, _, decay), rate in zip(self.pieces, rates):
             data, grad = self.data[where], self.grad[where]
             self._decay(data, grad, decay)
