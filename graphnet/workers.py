@@ -197,12 +197,13 @@ class Workers:
     def _serve(self, slot):
         seen = 0   # the number of the last job this thread looked at
         while True:
-            if self.spin is not None:   # the next job often comes within microseconds
-                self.spin(self._flags, 0, seen, self.spins, 3 + slot)
-            with self._wake:
-                while self._flags[0] == seen:
-                    self._wake.wait()
-                job, seen = self._job, int(self._flags[0])
+            # The next job often comes within microseconds: watch for it without the GIL, and
+            # take it without the lock (the caller sets _job, then the flag, holding the GIL).
+            if self.spin is None or not self.spin(self._flags, 0, seen, self.spins, 3 + slot):
+                with self._wake:
+                    while self._flags[0] == seen:
+                        self._wake.wait()
+            job, seen = self._job, int(self._flags[0])
             if job is not None and job.number == seen:
                 job.take(slot)
 
