@@ -54,7 +54,7 @@ class Update:
         # One piece after another, on this thread: the step is bound by memory, not by a core
         # (LeNet's SGD with momentum: 0.29 ms on one thread, 0.31-0.45 ms on two).
         if self.kernel is not None:
-            state, dtype = list(self.state.values()), self.data.dtype.type
+            state, dtype = [self.state[n] for n in method.state_names], self.data.dtype.type
             for (where, _, decay), rate in zip(self.pieces, rates):
                 self.kernel(self.data[where], self.grad[where], *(s[where] for s in state),
                             rate[()], momentum[()], dtype(0 if decay is None else decay),
@@ -64,7 +64,7 @@ class Update:
             data, grad = self.data[where], self.grad[where]
             self._decay(data, grad, decay)
             method.update(xp, data, grad, rate, momentum,
-                          {name: array[where] for name, array in self.state.items()}, t)
+                          {name: self.state[name][where] for name in method.state_names}, t)
 
     def _decay(self, data, grad, decay):
         """grad += decay * w (L2) or decay * sign(w) (L1)."""
