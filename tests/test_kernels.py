@@ -92,7 +92,7 @@ def test_im2col_and_col2im_are_the_numpy_path(monkeypatch, kind, channels, dtype
     shape = (4, channels, 9, 10)
     layers = lambda: [Input(name="in", tops=["x"], shapes=[shape]),  # noqa: E731
                       kind(name="conv", bottoms=["x"], tops=["y"], n_filter=5, kernel=kernel,
-                           stride=stride, pad=pad, dilation=dilation)]
+                           stride=stride, pad=pad, dilation=dilation, bias_filler="gaussian")]
     x = np.random.default_rng(1).standard_normal(shape)
     (top0, diff0, off, grads0), (top1, diff1, on, grads1) = both_paths(
         monkeypatch, layers, x, dtype, params="conv")

@@ -15,7 +15,8 @@ in pooling); col2im is kh*kw overlapping strided adds whose inner runs are one o
 is six passes over the parameters in NumPy, bound by memory; a loop reads them once.
 """
 
-from .columns import col2im_batch_last, col2im_by_sample, im2col_batch_last, im2col_by_sample  # noqa: F401
+from .columns import (add_bias, col2im_batch_last, col2im_by_sample, im2col_batch_last,  # noqa: F401
+                      im2col_by_sample)
 from .pooling import max_pool_2x2, max_unpool_2x2  # noqa: F401
 from .spin import spin_while  # noqa: F401
 from .recurrent import add_rows, lstm_cell, lstm_output, lstm_pre_activation, lstm_step_back  # noqa: F401

@@ -157,7 +157,12 @@ class _ConvolutionBase(Layer):
     def rows_done(self, rows, array, bias=None):
         """The rows from `rows_out`, plus a bias per row when given, into array."""
         if self.columns.by_sample:
-            if bias is not None:
+            if bias is None:
+                return
+            kernels = self.backend.kernels
+            if kernels is not None and array.flags.c_contiguous:
+                kernels.add_bias(array.reshape(len(array), len(bias), -1), bias)
+            else:
                 array += bias.reshape(-1, 1, 1)
             return
         rows = rows.reshape(-1, *array.shape[2:], len(array)).transpose(3, 0, 1, 2)
