@@ -45,11 +45,14 @@ def test_defaults():
                                     "bias: true, neuron: identity, weight_filler: xavier, bias_filler: 0}")
 
 
-@pytest.fixture(params=["one product", "in parts"])
+@pytest.fixture(params=["one product", "in parts", "in parts by samples"])
 def parts(request, monkeypatch):
-    """Each product whole, or cut into four parts for the threads (as a large layer's is)."""
-    if request.param == "in parts":
+    """Each product whole, or cut into four parts for the threads (as a large layer's is):
+    by units and features, or, as with many samples, by samples and features."""
+    if request.param != "one product":
         monkeypatch.setattr(InnerProduct, "part_products", 1)
+    if request.param == "in parts by samples":
+        monkeypatch.setattr(InnerProduct, "part_samples", 0)
     return request.param
 
 
