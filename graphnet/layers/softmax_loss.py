@@ -7,6 +7,7 @@ shape check, the class-label view of both arrays, and the per-position weights.
 import math
 
 from ..spec import Field, choice, integer, list_of, number, optional
+from ..workers import split
 from .base import Loss, as_indices, register
 
 NORMALIZATIONS = ("valid", "batch_size", "full", "none")
@@ -78,7 +79,7 @@ class ClassLoss(Loss):
                              "class_weights")
         self._class_weights = (None if self.class_weights is None
                                else self.backend.asarray(self.class_weights))
-        self._uniform, self._index_of = None, None
+        self._uniform, self._index_of, self._parts_of = None, None, None
         return [()]
 
     def position_weights(self, scores, labels):
@@ -126,21 +127,43 @@ class SoftmaxLoss(ClassLoss):
            class_weights: [1, 1, 4]}
     """
 
+    part_elements = 1 << 16   # scores per part, where the positions are cut for the threads
+
     def forward(self, bottoms, tops):
         xp = self.xp
         x, self._y, self._w = self.position_weights(bottoms[0].data, bottoms[1].data)
-        # log softmax = x - max - log sum exp(x - max): no overflow, no log(0)
-        shifted = x - x.max(axis=1, keepdims=True)
-        log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-        log_prob = shifted - log_sum
-        log_prob_y = self.pick(log_prob, self._y)
-        tops[0].data[...] = -(self._w * log_prob_y).sum()
-        self._prob = xp.exp(log_prob)
+        rows, log_prob, prob = self._parts(x), self._log_prob, self._prob
+
+        def part(index, slot):
+            # log softmax = x - max - log sum exp(x - max): no overflow, no log(0)
+            scores = x[rows[index]]
+            shifted = scores - scores.max(axis=1, keepdims=True)
+            log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+            xp.subtract(shifted, log_sum, out=log_prob[rows[index]])
+            xp.exp(log_prob[rows[index]], out=prob[rows[index]])
+        self.backend.parallel(len(rows), part)
+        tops[0].data[...] = -(self._w * self.pick(log_prob, self._y)).sum()
 
     def backward(self, tops, propagate_down, bottoms):
-        if propagate_down[0]:
-            # dL/dx_c = w[y] (softmax_c - [c == y]) / normalizer, times the loss weight
-            classes = self.xp.arange(self._prob.shape[1])[:, None]
-            grad = self._prob - (classes == self._y[:, None])
-            grad *= self._w[:, None] * tops[0].diff
-            bottoms[0].diff[...] = grad.reshape(bottoms[0].diff.shape)
+        if not propagate_down[0]:
+            return
+        xp, rows, prob, y = self.xp, self._rows, self._prob, self._y
+        diff = bottoms[0].diff.reshape(prob.shape)   # made here, before the threads
+        scale = self._w[:, None] * tops[0].diff      # times the loss weight
+        classes = xp.arange(prob.shape[1])[:, None]
+
+        def part(index, slot):
+            # dL/dx_c = w[y] (softmax_c - [c == y]) / normalizer
+            r = rows[index]
+            xp.subtract(prob[r], classes == y[r][:, None], out=diff[r])
+            diff[r] *= scale[r]
+        self.backend.parallel(len(rows), part)
+
+    def _parts(self, x):
+        """The positions' rows in parts (a sequence model's 3,200 positions of 84 scores:
+        4 parts; LeNet's 64 x 10: one), and buffers for log softmax and softmax."""
+        if self._parts_of != x.shape:
+            self._parts_of = x.shape
+            self._rows = split(len(x), max(1, min(4, x.size // self.part_elements)))
+            self._log_prob, self._prob = self.backend.empty(x.shape), self.backend.empty(x.shape)
+        return self._rows

@@ -66,8 +66,16 @@ def test_yaml_and_python_give_the_same_spec():
     assert SoftmaxLoss(name="l", bottoms=["x", "y"]).normalization == "valid"
 
 
+@pytest.fixture(params=["whole", "in parts"])
+def parts(request, monkeypatch):
+    """All positions at once, or cut into parts for the threads (as a sequence model's are)."""
+    if request.param == "in parts":
+        monkeypatch.setattr(SoftmaxLoss, "part_elements", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("name", CASES)
-def test_forward_matches_reference(name, backend):
+def test_forward_matches_reference(name, backend, parts):
     config = dict(CASES[name])
     layer, x, labels = case(**config)
     net, (loss,) = run_layer(layer, [x, labels], backend=backend)
@@ -80,7 +88,7 @@ def test_forward_matches_reference(name, backend):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_gradient(name, backend):
+def test_gradient(name, backend, parts):
     layer, x, labels = case(**CASES[name])
     report = check_layer(layer, [x, labels], backend=backend)
     assert report.max_error < 1e-6, report
