@@ -38,8 +38,11 @@ def arrays(backend, seed):
 @pytest.mark.parametrize("name", sorted({kind.type for kind in METHODS.values()}))
 @pytest.mark.parametrize("regularization", ["l2", "l1", None])
 @pytest.mark.parametrize("mixed", [True, False])
-def test_pieces_give_the_whole_arrays_step(monkeypatch, name, regularization, mixed):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_pieces_give_the_whole_arrays_step(monkeypatch, name, regularization, mixed, compiled):
     monkeypatch.setattr(update_module, "PIECE", 7)   # many pieces, runs cut inside
+    # pieces this small take the compiled step (where there is one) only when told to
+    monkeypatch.setattr(update_module, "KERNEL_FROM", 0 if compiled else 10**9)
     backend = Backend("numpy", "float32")
     lr_mult = backend.asarray(LR_MULT) if mixed else 1.0
     decay = None
