@@ -90,6 +90,9 @@ class Backend:
             raise GraphnetError(f"must be float32 or float64, got {dtype!r}", field="dtype")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        # Whether each array operation is a kernel launch on a device (CuPy: ~10 us each), so
+        # that work cut into pieces for the host's threads is better left whole.
+        self.launches = name == "cupy"
         self._kernels = None if name == "numpy" else False
         if name == "numpy":
             from .workers import shared_workers

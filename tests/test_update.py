@@ -99,3 +99,19 @@ def test_pieces_keep_to_one_multiplier_each():
     f32 = np.float32
     assert bounds == [(0, 20, 1.0, f32(5e-4)), (20, 25, f32(1.7), 0.0),
                       (25, 40, f32(0.3), f32(5e-4) * f32(2.5)), (40, 50, 0.0, f32(5e-4))]
+
+
+def test_on_a_device_the_update_takes_the_whole_arrays():
+    # CuPy: each operation on a piece would be a kernel launch of its own
+    backend = Backend("numpy", "float32")
+    backend.launches = True
+    w, g = arrays(backend, 0)
+    history = backend.zeros(SIZE)
+    update = Update(backend, METHODS.convert("sgd"), {"history": history}, w, g,
+                    backend.asarray(LR_MULT), 5e-4 * backend.asarray(DECAY_MULT), "l2")
+    assert update.pieces == []
+    w2, g2, history2 = w.copy(), g.copy(), backend.zeros(SIZE)
+    update(0.03, 0.9, 0)
+    whole_step(backend, METHODS.convert("sgd"), w2, g2, {"history": history2}, backend.asarray(LR_MULT),
+               5e-4 * backend.asarray(DECAY_MULT), "l2", 0.03, 0.9, 0)
+    assert w.tobytes() == w2.tobytes() and history.tobytes() == history2.tobytes()

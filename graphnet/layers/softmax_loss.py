@@ -164,6 +164,7 @@ class SoftmaxLoss(ClassLoss):
         4 parts; LeNet's 64 x 10: one), and buffers for log softmax and softmax."""
         if self._parts_of != x.shape:
             self._parts_of = x.shape
-            self._rows = split(len(x), max(1, min(4, x.size // self.part_elements)))
+            count = 1 if self.backend.launches else max(1, min(4, x.size // self.part_elements))
+            self._rows = split(len(x), count)
             self._log_prob, self._prob = self.backend.empty(x.shape), self.backend.empty(x.shape)
         return self._rows

@@ -9,7 +9,8 @@ core's cache from one operation to the next. The numbers are those of the whole-
 step, bit for bit: the same float32 products in the same order, element by element.
 
 A method whose step reads across elements (a norm, a sort) must say so with
-`elementwise = False`; it is then given the whole arrays at once, with the rates as arrays.
+`elementwise = False`; it is then given the whole arrays at once, with the rates as arrays,
+as on a device (CuPy), where each operation on a piece would be a kernel launch of its own.
 """
 
 import math
@@ -38,7 +39,7 @@ class Update:
         if method.kernel and kernels is not None and regularization == "l2":
             self.kernel = getattr(kernels, method.kernel)
         self.pieces = []
-        if getattr(method, "elementwise", False):
+        if method.elementwise and not backend.launches:
             for run, lr_mult_run, decay_run in _runs(backend, lr_mult, decay, len(data)):
                 for piece in split(run.stop - run.start, math.ceil((run.stop - run.start) / PIECE)):
                     where = slice(run.start + piece.start, run.start + piece.stop)
@@ -54,7 +55,7 @@ class Update:
         """Decay and step once at this learning rate and momentum; `t` counts the steps before."""
         xp, method = self.xp, self.method
         rates, momentum = self._operands(learning_rate, momentum)
-        if not self.pieces:   # a method that reads across elements: the whole arrays at once
+        if not self.pieces:   # a method that reads across elements, or a device: whole arrays
             self._decay(self.data, self.grad, self.decay)
             method.update(xp, self.data, self.grad, rates, momentum, self.state, t)
             return
