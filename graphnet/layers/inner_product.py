@@ -51,13 +51,24 @@ class InnerProduct(Layer):
         self._flat = len(shape) == 2  # (N, D) -> (N, output_dim): nothing to reshape
         features = math.prod(shape[self.axis:])
         count = min(4, self.samples * features * self.output_dim // self.part_products)
-        self.unit_parts = split(self.output_dim, count) if count > 1 else None
-        self.feature_parts = split(features, count) if count > 1 else None
-        # Many samples and a small weight (a sequence model's scores: 3,200 x 128 -> 84):
-        # y and dL/dX cut by samples instead, each part a full-width product (cut by units,
-        # the 84 outputs made parts 21 wide: 1.22 ms forward against ~0.7).
-        self.sample_parts = (split(self.samples, count)
-                             if count > 1 and self.samples >= self.part_samples * count else None)
+        # Each product's parts as index pairs: y[samples, units], dW[units, features] and
+        # dX[samples, features]; `whole` where a product is not cut that way. Many samples
+        # and a small weight (a sequence model's scores: 3,200 x 128 -> 84) cut y and dX by
+        # samples and dW by features (cut by units, the 84 outputs made parts 21 wide: the
+        # forward took 1.22 ms against 0.59); otherwise y and dW by units, dX by features.
+        self.y_parts = self.weight_parts = self.dx_parts = None
+        if count > 1:
+            whole = slice(None)
+            samples = split(self.samples, count)
+            units, by_features = split(self.output_dim, count), split(features, count)
+            if self.samples >= self.part_samples * count:
+                self.y_parts = [(rows, whole) for rows in samples]
+                self.weight_parts = [(whole, f) for f in by_features]
+                self.dx_parts = [(rows, whole) for rows in samples]
+            else:
+                self.y_parts = [(whole, u) for u in units]
+                self.weight_parts = [(u, whole) for u in units]
+                self.dx_parts = [(whole, f) for f in by_features]
         self.add_param("weight", (self.output_dim, features), self.weight_filler)
         if self.bias:
             self.add_param("bias", (self.output_dim,), self.bias_filler, lr_mult=2.0, decay_mult=0.0)
@@ -69,21 +80,13 @@ class InnerProduct(Layer):
             x, y = x.reshape(self.samples, -1), y.reshape(self.samples, self.output_dim)
         weight = self.params["weight"].data
         bias = self.params["bias"].data if self.bias else None
-        if self.sample_parts:
+        if self.y_parts:
             def part(index, slot):
-                rows = self.sample_parts[index]
-                self.xp.matmul(x[rows], weight.T, out=y[rows])
+                rows, units = self.y_parts[index]
+                self.xp.matmul(x[rows], weight[units].T, out=y[rows, units])
                 if bias is not None:
-                    y[rows] += bias
-            self.backend.parallel(len(self.sample_parts), part)
-            return
-        if self.unit_parts:
-            def part(index, slot):
-                units = self.unit_parts[index]
-                self.xp.matmul(x, weight[units].T, out=y[:, units])
-                if bias is not None:
-                    y[:, units] += bias[units]
-            self.backend.parallel(len(self.unit_parts), part)
+                    y[rows, units] += bias[units]
+            self.backend.parallel(len(self.y_parts), part)
             return
         x.dot(weight.T, out=y)                                   # y: our own C-contiguous top
         if bias is not None:
@@ -99,29 +102,18 @@ class InnerProduct(Layer):
         dx = None
         if propagate_down[0]:
             dx = bottoms[0].diff if self._flat else bottoms[0].diff.reshape(self.samples, -1)
-        if self.unit_parts:
-            # One job for both products: the weight gradient by units, then dL/dX by features.
-            # With many samples, dL/dW by input features (the scores' 21-unit parts ran at
-            # 0.25 ms each, 0.21 by features) and dL/dX by samples; else by units and features.
-            parts = []
-            if weight.needs_grad:
-                parts += ([("weight by features", f) for f in self.feature_parts] if self.sample_parts
-                          else [("weight by units", units) for units in self.unit_parts])
-            if dx is not None:
-                parts += ([("dx by samples", rows) for rows in self.sample_parts] if self.sample_parts
-                          else [("dx by features", f) for f in self.feature_parts])
+        if self.y_parts:   # one job for both products
+            xp = self.xp
 
-            def part(index, slot):
-                kind, where = parts[index]
-                if kind == "weight by units":
-                    weight.diff[where] += self.xp.matmul(dy[:, where].T, x)
-                elif kind == "weight by features":
-                    weight.diff[:, where] += self.xp.matmul(dy.T, x[:, where])
-                elif kind == "dx by samples":
-                    self.xp.matmul(dy[where], weight.data, out=dx[where])
-                else:
-                    self.xp.matmul(dy, weight.data[:, where], out=dx[:, where])
-            self.backend.parallel(len(parts), part)
+            def weight_part(units, features):
+                weight.diff[units, features] += xp.matmul(dy[:, units].T, x[:, features])
+
+            def dx_part(rows, features):
+                xp.matmul(dy[rows], weight.data[:, features], out=dx[rows, features])
+            products = [(weight_part, p) for p in self.weight_parts] if weight.needs_grad else []
+            products += [(dx_part, p) for p in self.dx_parts] if dx is not None else []
+            self.backend.parallel(len(products),
+                                  lambda index, slot: products[index][0](*products[index][1]))
             return
         if weight.needs_grad:
             weight.diff += dy.T.dot(x)                               # dL/dW = dY^T X

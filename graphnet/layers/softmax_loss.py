@@ -79,7 +79,7 @@ class ClassLoss(Loss):
                              "class_weights")
         self._class_weights = (None if self.class_weights is None
                                else self.backend.asarray(self.class_weights))
-        self._uniform, self._index_of, self._parts_of = None, None, None
+        self._uniform_of, self._index_of, self._parts_of = None, None, None
         return [()]
 
     def position_weights(self, scores, labels):
@@ -87,7 +87,8 @@ class ClassLoss(Loss):
         x, y, valid = class_view(self, scores, labels)
         if valid is None and self._class_weights is None and self.valid_normalizer is None:
             # The same weights at every pass: made once (as below, for the same bits).
-            if self._uniform is None or self._uniform.shape != y.shape:
+            if self._uniform_of != scores.shape:
+                self._uniform_of = scores.shape
                 self._uniform = self._weights(scores, y, self.xp.ones(y.shape, bool))
             return x, y, self._uniform
         return x, y, self._weights(scores, y, self.xp.ones(y.shape, bool) if valid is None else valid)
