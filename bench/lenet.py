@@ -32,6 +32,8 @@ import os
 import subprocess
 import sys
 
+from threads import pin_blas_threads, torch_with_threads  # bench/threads.py
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -47,9 +49,7 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-# BLAS threads must be fixed before NumPy is imported.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
+pin_blas_threads(ARGS.threads)   # before NumPy is imported
 
 import resource  # noqa: E402
 import tempfile  # noqa: E402
@@ -63,14 +63,9 @@ from graphnet.layers import Convolution, InnerProduct, Input, Pooling, SoftmaxLo
 from graphnet.solver import Solver  # noqa: E402
 
 TORCH_WANTED = ARGS.child is None or "torch" in ARGS.child
-torch = None
-if TORCH_WANTED:
-    try:
-        import torch  # noqa: E402
-        import torch.nn as nn  # noqa: E402
-        torch.set_num_threads(ARGS.threads)
-    except ImportError:
-        torch = None
+torch = torch_with_threads(ARGS.threads) if TORCH_WANTED else None
+if torch is not None:
+    nn = torch.nn
 
 
 # --- graphnet -----------------------------------------------------------------------------

@@ -31,7 +31,8 @@ faster). Without torch installed the script times graphnet alone and says so.
 """
 
 import argparse
-import os
+
+from threads import pin_blas_threads, torch_with_threads  # bench/threads.py
 
 
 def parse_args(argv=None):
@@ -43,9 +44,7 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-# BLAS threads must be fixed before NumPy is imported.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
+pin_blas_threads(ARGS.threads)   # before NumPy is imported
 
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -57,12 +56,9 @@ from medians import print_medians  # noqa: E402
 from graphnet.layers import LSTM, Embed, InnerProduct, Input, SoftmaxLoss  # noqa: E402
 from graphnet.solver import Solver  # noqa: E402
 
-try:
-    import torch  # noqa: E402
-    import torch.nn as nn  # noqa: E402
-    torch.set_num_threads(ARGS.threads)
-except ImportError:
-    torch = None
+torch = torch_with_threads(ARGS.threads)
+if torch is not None:
+    nn = torch.nn
 
 STEPS, BATCH, ALPHABET, EMBED, HIDDEN = 50, 64, 84, 64, 128
 LR, CLIP = 0.01, 5.0

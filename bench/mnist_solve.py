@@ -56,6 +56,8 @@ RECIPE = {"seed": 1, "train_batch": 64, "test_batch": 100, "shuffle": True, "met
           "layers": ["Convolution 20 k5", "Pooling max k2 s2", "Convolution 50 k5", "Pooling max k2 s2",
                      "InnerProduct 500 relu", "InnerProduct 10", "SoftmaxLoss", "Accuracy"]}
 
+from threads import pin_blas_threads  # bench/threads.py
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -73,9 +75,7 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-# BLAS threads must be fixed before NumPy or torch is imported (here, and in every child).
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
+pin_blas_threads(ARGS.threads)   # before NumPy or torch is imported, here and in every child
 
 import importlib.util  # noqa: E402
 import re  # noqa: E402

@@ -19,6 +19,8 @@ Without torch installed, the torch contender is left out and the script says so.
 import argparse
 import os
 
+from threads import pin_blas_threads, torch_with_threads  # bench/threads.py
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -31,8 +33,7 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
+pin_blas_threads(ARGS.threads)   # before NumPy is imported
 
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -43,11 +44,7 @@ import graphnet  # noqa: E402
 from medians import print_medians  # noqa: E402
 from graphnet.solver import Solver  # noqa: E402
 
-try:
-    import torch  # noqa: E402
-    torch.set_num_threads(ARGS.threads)
-except ImportError:
-    torch = None
+torch = torch_with_threads(ARGS.threads)
 
 LR, MOMENTUM = 2.0, 0.9
 
