@@ -5,6 +5,7 @@ starts from one seeded NumPy generator on the host, so a net initialises identic
 both backends and a snapshot holds one generator state.
 """
 
+import contextlib
 import os
 
 import numpy as np
@@ -94,6 +95,7 @@ class Backend:
         # that work cut into pieces for the host's threads is better left whole.
         self.launches = name == "cupy"
         self._kernels = None if name == "numpy" else False
+        self._held = None   # parallel() calls held by `joined`
         if name == "numpy":
             from .workers import shared_workers
             self._workers = shared_workers()
@@ -108,10 +110,15 @@ class Backend:
             self._kernels = _load_kernels() or False
         return self._kernels or None
 
-    def parallel(self, count, work):
+    def parallel(self, count, work, then=None):
         """work(part, slot) for part in range(count): on NumPy, side by side on the process's
         threads (graphnet/workers.py; slot names the thread, for its scratch buffers); on
-        CuPy in order, as the GPU already runs each call across the device."""
+        CuPy in order, as the GPU already runs each call across the device. `then()`, when
+        given, runs once every part is done (a sum over the parts). Inside `joined` the
+        call is held, and run when it ends."""
+        if self._held is not None:
+            self._held.append((count, work, then))
+            return
         if self.name == "numpy":
             if self._workers.spin is None and count > 1 and self.kernels is not None:
                 spin = self.kernels.spin_while
@@ -121,6 +128,30 @@ class Backend:
         else:
             for part in range(count):
                 work(part, 0)
+        if then is not None:
+            then()
+
+    @contextlib.contextmanager
+    def joined(self):
+        """Hold the parallel() calls made inside, then run them: as one job when they have as
+        many parts and only the last has a `then` (part i of each call in turn), else one
+        after another. For layers that do all their work in such calls (graphnet/joins.py),
+        so holding the calls changes no number."""
+        held = self._held = []
+        try:
+            yield
+        finally:
+            self._held = None
+        if len(held) > 1 and len({count for count, _, _ in held}) == 1 and not any(
+                then for _, _, then in held[:-1]):
+            works = [work for _, work, _ in held]
+
+            def joint(part, slot):
+                for work in works:
+                    work(part, slot)
+            held = [(held[0][0], joint, held[-1][2])]
+        for count, work, then in held:
+            self.parallel(count, work, then)
 
     def asarray(self, array, dtype=None):
         """A device array of `array` (host or device) in the backend's dtype; copies if it must."""

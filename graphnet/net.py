@@ -9,6 +9,7 @@ import copy
 import math
 import time
 
+from . import joins
 from .backend import get_backend
 from .blob import Blob, Param
 from .errors import GraphnetError, did_you_mean
@@ -245,9 +246,11 @@ class Net:
                   [(t, scratch[:math.prod(t.shape)].reshape(t.shape)) for t in layer.top_blobs]
                   if neuron else None, bool(layer.detached or layer.saved_tops))
                  for layer, neuron in zip(self.layers, fused)]
-        self._forward_steps = steps
-        self._inner_steps = [step for step in steps if not step[0].is_source]
-        self._backward_steps = [step[:5] for step in reversed(steps) if step[0].need_backward]
+        forward, self._backward_steps = joins.plan(steps)
+        self._forward_steps = {True: forward, False: [s for s in forward if not s[0].is_source]}
+        # One per layer, for `timings`: joined layers cannot be timed apart.
+        self._timed_steps = {True: steps, False: [s for s in steps if not s[0].is_source]}
+        self._timed_backward = [step[:5] for step in reversed(steps) if step[0].need_backward]
 
     def _plan_statistics(self):
         """The loss tops with their weights, and the statistics. A scalar loss top is read as a
@@ -269,7 +272,8 @@ class Net:
         With sources=False, data and input layers keep their tops as they are. A `timings`
         dict gathers each layer's seconds: {name: [forward, backward]}.
         """
-        xp, steps = self.backend.xp, self._forward_steps if sources else self._inner_steps
+        xp = self.backend.xp
+        steps = (self._forward_steps if timings is None else self._timed_steps)[bool(sources)]
         for layer, bottoms, tops, neuron, fused, keeps in steps:
             if timings is not None:
                 start = self._clock()
@@ -315,7 +319,8 @@ class Net:
             for name, diff in top_diffs.items():
                 self.blobs[name].diff[...] = self.backend.asarray(diff)
         xp = self.backend.xp
-        for layer, bottoms, tops, neuron, fused in self._backward_steps:
+        for layer, bottoms, tops, neuron, fused in (
+                self._backward_steps if timings is None else self._timed_backward):
             if timings is not None:
                 start = self._clock()
             saved = layer.saved_tops

@@ -108,6 +108,12 @@ class Layer(Spec):
     backward_reads_tops = False  # backward uses tops' values (so no later layer may change them)
     sample_axes = 1            # a source's leading top axes that index samples: 2 for (T, N) sequences
     sample_name = "images"     # what a source's samples are, for `graphnet time`
+    # Joins (graphnet/joins.py): a joinable layer's forward and backward each do all their
+    # work in one backend.parallel call over `parts`, slices of the batch, part i touching
+    # samples parts[i] only (a sum over the parts goes in the call's `then`); with any_cut
+    # its numbers do not depend on the cut, so it may take its neighbour's parts.
+    joinable = False
+    any_cut = False
 
     def _kind(self):
         return f"layer type {type(self).__name__}"

@@ -43,6 +43,7 @@ def pair(min=None):
 
 
 class _ConvolutionBase(Layer):
+    joinable = True   # all of forward and backward in the parts (graphnet/joins.py)
     n_filter = Field(integer(min=1), doc="number of output channels")
     kernel = Field(pair(min=1), doc="kernel size: k or [kh, kw]")
     stride = Field(pair(min=1), 1, "step between windows: s or [sh, sw]")
@@ -250,8 +251,7 @@ class Convolution(_ConvolutionBase):
             if propagate_down[0]:
                 xp.matmul(weight.swapaxes(-1, -2), dy, out=self.matrix(columns))  # W^T dY
                 self.columns.col2im(columns, dx_all[part], slot)             # col2im of it
-        self.backend.parallel(len(self.parts), part_backward)
-        self.sum_parts()
+        self.backend.parallel(len(self.parts), part_backward, then=self.sum_parts)
 
 
 @register
@@ -309,5 +309,4 @@ class Deconvolution(_ConvolutionBase):
                 rows = self.rows_out(dx_all[part], slot)
                 xp.matmul(weight, dy_columns, out=rows)                          # W dY_col
                 self.rows_done(rows, dx_all[part])
-        self.backend.parallel(len(self.parts), part_backward)
-        self.sum_parts()
+        self.backend.parallel(len(self.parts), part_backward, then=self.sum_parts)

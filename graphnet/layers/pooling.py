@@ -44,6 +44,7 @@ class WindowPooling(Layer):
         sizes: each window's size, for means."""
         self.direct, self.tiled, self.inner = direct, tiled, inner
         self.which = None   # where each max came from, when a compiled kernel pools
+        self.joinable = self.any_cut = False
         self.pooled_by_kernel = False
         self.padded = None if direct else self.backend.zeros(padded_shape)
         self.grad = None if direct else self.backend.zeros(padded_shape)
@@ -63,9 +64,9 @@ class WindowPooling(Layer):
             pool = self.backend.kernels.max_pool_2x2
 
             def part(index, slot):
-                rows = self.tile_parts[index]
+                rows = self._rows(index)
                 pool(tiles[rows], pooled[rows], self.which[rows])
-            self.backend.parallel(len(self.tile_parts), part)
+            self.backend.parallel(len(self.parts), part)
             return
         if self.direct:
             image = bottoms[0].data
@@ -97,11 +98,12 @@ class WindowPooling(Layer):
             dy, unpool = xp.ascontiguousarray(dy).reshape(len(tiles), -1), self.backend.kernels.max_unpool_2x2
 
             def part(index, slot):
-                rows = self.tile_parts[index]
+                rows = self._rows(index)
                 unpool(dy[rows], self.which[rows], tiles[rows])
-            self.backend.parallel(len(self.tile_parts), part)
-            if out is not grad:
+
+            def copy_back():
                 grad[...] = out
+            self.backend.parallel(len(self.parts), part, then=None if out is grad else copy_back)
             return
         if self.pool == "max":
             # Each window's gradient goes to the first input equal to its max (one, on ties).
@@ -128,6 +130,11 @@ class WindowPooling(Layer):
                     grad_view += share
         if not self.direct:
             bottoms[0].diff[...] = grad[self.inner]
+
+    def _rows(self, index):
+        """Part `index`'s rows of the tiles: those of its samples."""
+        samples, per_sample = self.parts[index], len(self.which) // self.samples
+        return slice(samples.start * per_sample, samples.stop * per_sample)
 
     @staticmethod
     def _tiles(image, pooled):
@@ -176,9 +183,12 @@ class Pooling(WindowPooling):
                              np.outer(rows, cols))
         if self.pool == "max" and self.tiled and kernel == (2, 2) and self.backend.kernels:
             self.which = self.backend.empty((n * c * oh, ow), dtype=np.uint8)
-            # Parts of whole samples, about `part_bytes` of bottom each, for the threads.
-            self.tile_parts = [slice(p.start * c * oh, p.stop * c * oh) for p in
-                               batch_parts(n, c * h * w * self.backend.dtype.itemsize, self.part_bytes)]
+            # Parts of whole samples, about `part_bytes` of bottom each, for the threads; each
+            # max is its own, so any cut gives the same numbers, and the kernels' parts run
+            # all the work: a neighbour may join it (graphnet/joins.py).
+            self.samples = n
+            self.parts = batch_parts(n, c * h * w * self.backend.dtype.itemsize, self.part_bytes)
+            self.joinable = self.any_cut = True
         return tops
 
     def _windows(self, array):
