@@ -19,9 +19,6 @@ import numpy as np
 
 from ..workers import split
 
-# Pieces smaller than this take NumPy's passes: calling the compiled step costs more than
-# they do (the XOR net's 12 parameters: 44.5 us a training step with it, 42 without).
-KERNEL_FROM = 1024
 PIECE = 1 << 16   # elements; on LeNet 2^15 to 2^17 took the same time (0.3 ms), 2^14 more calls
 
 
@@ -49,6 +46,11 @@ class Update:
         names = method.state_names
         self._views = [(data[where], grad[where], {n: state[n][where] for n in names}, decay)
                        for where, _, decay in self.pieces]
+        if self.kernel is not None and self.pieces:   # the pieces as the kernel takes them
+            self._bounds = np.array([0] + [where.stop for where, _, _ in self.pieces], np.int64)
+            self._decays = np.array([0 if d is None else d for _, _, d in self.pieces], data.dtype)
+            self._decayed = np.array([d is not None for _, _, d in self.pieces])
+            self._kernel_state = [state[n] for n in names]
         self._rates_of, self._rates = None, None
 
     def __call__(self, learning_rate, momentum, t):
@@ -62,12 +64,11 @@ class Update:
 
         # One piece after another, on this thread: the step is bound by memory, not by a core
         # (LeNet's SGD with momentum: 0.29 ms on one thread, 0.31-0.45 ms on two).
-        dtype = self.data.dtype.type
+        if self.kernel is not None:   # all the pieces in one call
+            self.kernel(self.data, self.grad, *self._kernel_state, self._bounds, self._kernel_rates,
+                        momentum[()], self._decays, self._decayed)
+            return
         for (data, grad, state, decay), rate in zip(self._views, rates):
-            if self.kernel is not None and len(data) >= KERNEL_FROM:
-                self.kernel(data, grad, *state.values(), rate[()], momentum[()],
-                            dtype(0 if decay is None else decay), decay is not None)
-                continue
             if decay is not None:
                 self._decay(data, grad, decay)
             method.update(xp, data, grad, rate, momentum, state, t)
@@ -92,6 +93,8 @@ class Update:
             asarray = self.backend.asarray
             if self.pieces:   # the expression of the whole array's, for the bits to match
                 rates = [asarray(learning_rate * lr_mult) for _, lr_mult, _ in self.pieces]
+                if self.kernel is not None:
+                    self._kernel_rates = np.array([rate[()] for rate in rates], self.data.dtype)
             else:
                 rates = asarray(learning_rate * self.lr_mult)
             self._rates = rates, asarray(momentum)
