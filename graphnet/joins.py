@@ -49,20 +49,25 @@ def plan(steps):
             groups.append([step])
     forward, backward = [], []
     for group in groups:
-        if len(group) == 1:
-            forward.append(group[0])
-            if group[0][0].need_backward:
-                backward.append(group[0][:5])
-            continue
-        _share_cut([step[0] for step in group])
-        join = Join([step[0] for step in group])
-        first, last = group[0], group[-1]
-        forward.append((join, first[1], last[2], last[3], last[4], False))
-        if all(step[0].need_backward for step in group):
-            backward.append((join, first[1], last[2], last[3], last[4]))
-        else:
-            backward += [step[:5] for step in group if step[0].need_backward]
+        if len(group) > 1:
+            _share_cut([step[0] for step in group])
+        forward.append(_one_step(group) + (group[-1][5],))
+        run = []   # backward: the runs of the group's layers that have one
+        for step in group + [None]:
+            if step is not None and step[0].need_backward:
+                run.append(step)
+            elif run:
+                backward.append(_one_step(run))
+                run = []
     return forward, backward[::-1]
+
+
+def _one_step(steps):
+    """(layer, bottoms, tops, neuron, fused) of these steps run as one."""
+    if len(steps) == 1:
+        return steps[0][:5]
+    first, last = steps[0], steps[-1]
+    return (Join([step[0] for step in steps]), first[1], last[2], last[3], last[4])
 
 
 def _joins(group, step):
