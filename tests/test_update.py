@@ -41,6 +41,7 @@ def arrays(backend, seed):
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
 def test_pieces_give_the_whole_arrays_step(monkeypatch, name, regularization, mixed, compiled):
     monkeypatch.setattr(update_module, "PIECE", 7)   # many pieces, runs cut inside
+    monkeypatch.setattr(update_module, "PART", 16)   # the compiled step in 4 parts
     backend = Backend("numpy", "float32")
     lr_mult = backend.asarray(LR_MULT) if mixed else 1.0
     decay = None
@@ -58,6 +59,8 @@ def test_pieces_give_the_whole_arrays_step(monkeypatch, name, regularization, mi
     # graphnet[fast]: SGD's decay and step run as one compiled loop, checked here too
     assert (update.kernel is not None) == (name == "sgd" and regularization != "l1"
                                            and backend.kernels is not None)
+    if update.kernel is not None:
+        assert len(update._parts) == 4
     if not compiled:
         update.kernel = None   # NumPy's passes, piece by piece
     for t, lr in enumerate([0.03, 0.03, 0.0123, 0.3]):   # see LR_MULT
