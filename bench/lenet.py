@@ -3,6 +3,7 @@
     python bench/lenet.py                      # 2 threads, 7 rounds, training and inference, memory
     python bench/lenet.py --threads 2 --rounds 7 --train-iters 30 --infer-iters 5
     python bench/lenet.py --no-memory          # skip the per-contender child processes
+    python bench/lenet.py --device cuda --train-iters 200 --infer-iters 50   # CuPy against CUDA
 
 The graphnet net is netdefs/mnist.yaml's layers written in Python with an `Input` layer
 in place of HDF5Data, fed fixed random data (no MNIST files needed); the PyTorch model is
@@ -23,7 +24,9 @@ across fork+exec) after imports and after building and running; the difference i
 model, its buffers and its workspaces added on top of the interpreter + libraries.
 A graphnet child never imports torch.
 
-Without torch installed the script runs graphnet alone and says so.
+Without torch installed the script runs graphnet alone and says so. With `--device cuda`
+graphnet runs on CuPy and torch on CUDA, each round between device synchronizations, and
+the memory runs (host memory) are skipped.
 """
 
 import argparse
@@ -44,6 +47,8 @@ def parse_args(argv=None):
     p.add_argument("--train-batch", type=int, default=64)
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--no-memory", action="store_true", help="skip the child-process memory runs")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: graphnet on CuPy, torch on the GPU")
     p.add_argument("--child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -64,6 +69,7 @@ from graphnet.solver import Solver  # noqa: E402
 
 TORCH_WANTED = ARGS.child is None or "torch" in ARGS.child
 torch = torch_with_threads(ARGS.threads) if TORCH_WANTED else None
+DEVICE = ARGS.device
 if torch is not None:
     nn = torch.nn
 
@@ -87,7 +93,8 @@ def graphnet_lenet(batch, phase):
     ]
     if phase == "train":
         layers.append(SoftmaxLoss(name="loss", bottoms=["ip2", "label"]))
-    return graphnet.Net("lenet", layers, phase=phase, backend="numpy", dtype="float32", seed=1)
+    backend = "cupy" if ARGS.device == "cuda" else "numpy"
+    return graphnet.Net("lenet", layers, phase=phase, backend=backend, dtype="float32", seed=1)
 
 
 def random_batch(batch, seed=0):
@@ -103,8 +110,8 @@ class GraphnetTrain:
     def __init__(self, batch):
         self.net = graphnet_lenet(batch, "train")
         x, y = random_batch(batch)
-        self.net.blobs["data"].data[...] = x
-        self.net.blobs["label"].data[...] = y
+        self.net.blobs["data"].data[...] = self.net.backend.asarray(x)
+        self.net.blobs["label"].data[...] = self.net.backend.asarray(y)
         self.run_dir = tempfile.mkdtemp(prefix="bench-lenet-")
         self.solver = Solver("sgd", lr_policy=0.01, momentum=0.9, max_iter=0, run_dir=self.run_dir)
         self.solver.solve(self.net)     # max_iter=0: sets up state, runs no iteration
@@ -119,7 +126,7 @@ class GraphnetInfer:
 
     def __init__(self, batch):
         self.net = graphnet_lenet(batch, "test")
-        self.net.blobs["data"].data[...] = random_batch(batch)[0]
+        self.net.blobs["data"].data[...] = self.net.backend.asarray(random_batch(batch)[0])
 
     def run(self, n):
         for _ in range(n):
@@ -141,8 +148,8 @@ def copy_weights(net, model):
     with torch.no_grad():
         for name, m in zip(["conv1", "conv2", "ip1", "ip2"], torch_layers):
             w, b = net.params[name]
-            m.weight.copy_(torch.from_numpy(np.asarray(w.data).reshape(m.weight.shape)))
-            m.bias.copy_(torch.from_numpy(np.asarray(b.data).reshape(m.bias.shape)))
+            m.weight.copy_(torch.from_numpy(net.backend.to_host(w.data).reshape(m.weight.shape)))
+            m.bias.copy_(torch.from_numpy(net.backend.to_host(b.data).reshape(m.bias.shape)))
 
 
 class TorchTrain:
@@ -152,7 +159,8 @@ class TorchTrain:
         if init_from is not None:
             copy_weights(init_from, self.model)
         x, y = random_batch(batch)
-        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y).long()
+        self.x, self.y = torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).long().to(DEVICE)
+        self.model = self.model.to(DEVICE)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.x = self.x.contiguous(memory_format=torch.channels_last)
@@ -178,8 +186,8 @@ class TorchTrain:
 class TorchInfer:
     def __init__(self, batch, channels_last):
         self.name = "torch channels_last" if channels_last else "torch NCHW"
-        self.model = torch_lenet().eval()
-        self.x = torch.from_numpy(random_batch(batch)[0])
+        self.model = torch_lenet().eval().to(DEVICE)
+        self.x = torch.from_numpy(random_batch(batch)[0]).to(DEVICE)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.x = self.x.contiguous(memory_format=torch.channels_last)
@@ -226,13 +234,23 @@ def bench(kind):
     rates = {e.name: [] for e in entries}
     for _ in range(ARGS.rounds):
         for e in entries:
+            synchronize(entries)
             start = time.perf_counter()
             e.run(iters)
+            synchronize(entries)
             rates[e.name].append(batch * iters / (time.perf_counter() - start))
     title = {"train": f"training (forward+backward+SGD momentum), batch {batch}",
              "infer": f"inference (forward only), batch {batch}"}[kind]
     print(f"\n{title}: {ARGS.rounds} alternating rounds of {iters} iterations, images/s")
     return print_medians(rates, ",.0f")
+
+
+def synchronize(entries):
+    """Wait for the GPU's queued work (graphnet's and torch's); nothing on the CPU."""
+    if ARGS.device == "cuda":
+        entries[0].net.backend.synchronize()
+        if torch is not None:
+            torch.cuda.synchronize()
 
 
 def maxrss_mb():
@@ -291,6 +309,11 @@ def main():
     if ARGS.child:
         child(ARGS.child)
         return
+    if ARGS.device == "cuda" and not graphnet.cupy_available():
+        sys.exit("--device cuda needs CuPy and an NVIDIA GPU, and this machine has none")
+    if ARGS.device == "cuda":
+        print("LeNet, float32, graphnet on CuPy, torch on CUDA"
+              + (f": {torch.cuda.get_device_name()}" if torch is not None else ""))
     print(f"LeNet, float32, {ARGS.threads} threads (OMP/OPENBLAS_NUM_THREADS"
           + (", torch.set_num_threads" if torch is not None else "") + f"); numpy {np.__version__}, "
           f"graphnet {getattr(graphnet, '__version__', '?')}, "
@@ -298,7 +321,7 @@ def main():
              if torch is not None else "torch is not installed: graphnet alone"))
     bench("train")
     bench("infer")
-    if not ARGS.no_memory:
+    if not ARGS.no_memory and ARGS.device == "cpu":
         memory()
 
 

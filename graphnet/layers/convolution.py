@@ -80,6 +80,10 @@ class _ConvolutionBase(Layer):
         return array.reshape(self.n_group, len(array) // self.n_group, -1)
 
     part_bytes = 1 << 20   # columns per part: a few samples, within a core's cache
+    # On a device, where each part is a round of kernel launches: the batch whole, up to
+    # this much (LeNet on an H200 trained at 9,388 images/s and inferred at 234,811, in
+    # parts of 1 MB at 2,665 and 11,576).
+    device_part_bytes = 1 << 26
     # Below this many rows (C/G*kh*kw) the columns are stored by sample, else batch last
     # (graphnet/layers/columns.py, with the figures that chose it).
     by_sample_below = 64
@@ -95,7 +99,7 @@ class _ConvolutionBase(Layer):
         self.columns = Columns(self.backend, (c, h, w), self.kernel, self.stride, self.pad,
                                self.dilation, rows_hw, by_sample)
         self.parts = batch_parts(n, self.backend.dtype.itemsize * self.columns.per_sample,
-                                 self.part_bytes)
+                                 self.device_part_bytes if self.backend.launches else self.part_bytes)
         self.rows_shape = (self.n_group, rows // self.n_group, rows_hw[0] * rows_hw[1])
         self.scratch = {}    # per thread slot: a part's columns, rows and weight gradient
         self.part_grads = None

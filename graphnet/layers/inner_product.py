@@ -50,7 +50,9 @@ class InnerProduct(Layer):
         self.samples = math.prod(shape[:self.axis])
         self._flat = len(shape) == 2  # (N, D) -> (N, output_dim): nothing to reshape
         features = math.prod(shape[self.axis:])
-        count = min(4, self.samples * features * self.output_dim // self.part_products)
+        # On a device one product: each part would be launches of its own.
+        count = 1 if self.backend.launches else min(
+            4, self.samples * features * self.output_dim // self.part_products)
         # Each product's parts as index pairs: y[samples, units], dW[units, features] and
         # dX[samples, features]; `whole` where a product is not cut that way. Many samples
         # and a small weight (a sequence model's scores: 3,200 x 128 -> 84) cut y and dX by

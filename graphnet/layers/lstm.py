@@ -75,8 +75,9 @@ class LSTM(Recurrent):
         self.recurrent_t = zeros((h, 4 * h))
         # Whole sequences of the batch, all their steps, are a part for one of the backend's
         # threads (one BLAS thread each, graphnet/workers.py). Both paths take the same
-        # parts, so they make the same products.
-        self.parts = split(n, -(-n // self.rows_per_part))
+        # parts, so they make the same products. On a device, one part: each step of each
+        # part is a round of kernel launches.
+        self.parts = split(n, 1 if self.backend.launches else -(-n // self.rows_per_part))
         self.kernels = self.backend.kernels
         if self.kernels is None:
             self.cells = zeros((steps, n, h))
