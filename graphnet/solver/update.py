@@ -8,6 +8,10 @@ of the rate (the inv policy changes it every iteration), and a piece's arrays st
 core's cache from one operation to the next. The numbers are those of the whole-array
 step, bit for bit: the same float32 products in the same order, element by element.
 
+A method with a compiled step (momentum SGD with L2 decay, graphnet/kernels/update.py)
+takes its pieces in a few parts of about PART elements, one call each, which the backend's
+threads take side by side; the others take NumPy's passes, piece by piece, on the caller.
+
 A method whose step reads across elements (a norm, a sort) must say so with
 `elementwise = False`; it is then given the whole arrays at once, with the rates as arrays,
 as on a device (CuPy), where each operation on a piece would be a kernel launch of its own.
@@ -20,7 +24,7 @@ import numpy as np
 from ..workers import batch_parts, split
 
 PIECE = 1 << 16   # elements; on LeNet 2^15 to 2^17 took the same time (0.3 ms), 2^14 more calls
-PART = 1 << 17    # elements of the compiled step per part for the threads, about
+PART = 1 << 17    # elements, about, of a part of the compiled step for the threads
 
 
 class Update:
